@@ -1,0 +1,239 @@
+//! Derivatives beyond one gradient: full Jacobians, and `gradcheck`, which
+//! compares the tape's gradients with central finite differences.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::float::Float;
+use crate::shape::{fmt_shape, numel, strides, Shape};
+use crate::tape::{Slot, Tape, Var};
+use crate::tensor::Tensor;
+
+impl<'t, T: Float> Var<'t, T> {
+    /// The Jacobian `∂self/∂wrt`, of shape `self.shape ++ wrt.shape`, built by
+    /// one reverse sweep per element of `self` (row `i` is the VJP with the
+    /// `i`-th unit seed). `wrt` may be any value on the tape, not only a leaf.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
+    /// let y = x.mul(x)?; // ∂y/∂x = diag(2x)
+    /// assert_eq!(y.jacobian(x)?.data(), &[2.0, 0.0, 0.0, 4.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Graph`] when `wrt` is on another tape; errors of the
+    /// backward rules.
+    pub fn jacobian(self, wrt: Var<'t, T>) -> Result<Tensor<T>> {
+        if wrt.tape.id() != self.tape.id() {
+            return Err(Error::new(
+                ErrorKind::Graph,
+                "jacobian",
+                "the input belongs to another tape than the output",
+            ));
+        }
+        let out_shape = self.shape();
+        let in_shape = wrt.shape();
+        let (m, n) = (numel(&out_shape), numel(&in_shape));
+        let mut jac = vec![T::zero(); m * n];
+        for i in 0..m {
+            let mut seed = vec![T::zero(); m];
+            seed[i] = T::one();
+            let seed = Tensor::from_parts(seed, out_shape.clone());
+            let mut slots = self.tape.sweep(self.id, seed, false, &[wrt.id])?;
+            if let Some(Some(Slot::Value(g))) = slots.get_mut(wrt.id).map(Option::take) {
+                jac[i * n..(i + 1) * n].copy_from_slice(g.data());
+            }
+        }
+        let shape: Shape = out_shape.iter().chain(in_shape.iter()).copied().collect();
+        Ok(Tensor::from_parts(jac, shape))
+    }
+}
+
+/// The Jacobian of `f` at `x`, of shape `f(x).shape ++ x.shape`, by one
+/// reverse sweep per output element (JAX's `jacrev`).
+///
+/// ```
+/// use autodiff::{jacobian, Tensor};
+/// let x = Tensor::from_vec(vec![0.0, 0.0], &[2])?;
+/// let j = jacobian(|z| z.softmax(-1), &x)?;
+/// assert_eq!(j.data(), &[0.25, -0.25, -0.25, 0.25]); // diag(ŷ) − ŷŷᵀ at ŷ = ½
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// Whatever `f` returns, and the errors of [`Var::jacobian`].
+pub fn jacobian<T, F>(f: F, x: &Tensor<T>) -> Result<Tensor<T>>
+where
+    T: Float,
+    F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>,
+{
+    let tape = Tape::new();
+    let xv = tape.var(x.clone());
+    let y = f(xv)?;
+    y.jacobian(xv)
+}
+
+/// Settings of [`gradcheck`].
+#[derive(Clone, Debug)]
+pub struct GradcheckOptions {
+    /// The finite-difference step `h` in `(f(x + h) − f(x − h)) / 2h`.
+    pub eps: f64,
+    /// Absolute tolerance.
+    pub atol: f64,
+    /// Relative tolerance: an element passes when
+    /// `|analytic − numeric| ≤ atol + rtol·|numeric|`.
+    pub rtol: f64,
+    /// Seed of the random weights that reduce a non-scalar output to a scalar.
+    pub seed: u64,
+}
+
+impl Default for GradcheckOptions {
+    /// `eps = 1e-6`, `atol = 1e-7`, `rtol = 1e-5`: tight for smooth
+    /// functions in f64, whose central differences err by `O(h²)` plus
+    /// rounding `O(ε/h)` ≈ 1e-10.
+    fn default() -> Self {
+        GradcheckOptions {
+            eps: 1e-6,
+            atol: 1e-7,
+            rtol: 1e-5,
+            seed: 0,
+        }
+    }
+}
+
+/// The element where analytic and numeric gradients were furthest apart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradcheckWorst {
+    /// Which input (position in the `inputs` slice).
+    pub input: usize,
+    /// The multi-index of the element within that input.
+    pub index: Vec<usize>,
+    /// The tape's gradient.
+    pub analytic: f64,
+    /// The central finite difference.
+    pub numeric: f64,
+    /// `|analytic − numeric|`.
+    pub error: f64,
+}
+
+/// What a passing [`gradcheck`] measured.
+#[derive(Clone, Debug)]
+pub struct GradcheckReport {
+    /// How many input elements were perturbed.
+    pub elements: usize,
+    /// The element with the largest error relative to its tolerance
+    /// (`None` when the inputs were empty).
+    pub worst: Option<GradcheckWorst>,
+}
+
+/// Checks the tape's gradients of `f` against central finite differences.
+///
+/// `f` gets one tracked [`Var`] per tensor in `inputs`. A non-scalar output
+/// `y` is reduced to `L = Σ r ⊙ y` with fixed random weights `r`, so every
+/// output element takes part. For every input element, the analytic `∂L/∂x`
+/// from one reverse sweep is compared with `(L(x + h) − L(x − h)) / 2h`.
+///
+/// ```
+/// use autodiff::{gradcheck, GradcheckOptions, Tensor};
+/// let x = Tensor::rand_uniform(&[3, 4], -1.0, 1.0, 1);
+/// let report = gradcheck(|_, v| v[0].tanh()?.sum(), &[x], &GradcheckOptions::default())?;
+/// assert_eq!(report.elements, 12);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::GradCheck`] naming the worst element (input, index,
+/// analytic, numeric, error) when any element is out of tolerance; any error
+/// `f` returns.
+pub fn gradcheck<F>(f: F, inputs: &[Tensor<f64>], options: &GradcheckOptions) -> Result<GradcheckReport>
+where
+    F: for<'t> Fn(&'t Tape<f64>, &[Var<'t, f64>]) -> Result<Var<'t, f64>>,
+{
+    // the analytic gradient, and the output shape for the weights r
+    let tape = Tape::new();
+    let vars: Vec<_> = inputs.iter().map(|x| tape.var(x.clone())).collect();
+    let y = f(&tape, &vars)?;
+    let out_shape = y.shape();
+    let weights = if numel(&out_shape) == 1 {
+        Tensor::ones(&out_shape)
+    } else {
+        // weights in [0.5, 1.5): no element is ignored or cancelled
+        Tensor::rand_uniform(&out_shape, 0.5, 1.5, options.seed)
+    };
+    let grads = y.vjp(&weights)?;
+    let analytic: Vec<Tensor<f64>> = vars.iter().map(|&v| grads.wrt(v)).collect::<Result<_>>()?;
+
+    // L(x) = Σ r ⊙ f(x), evaluated without recording
+    let loss = |xs: &[Tensor<f64>]| -> Result<f64> {
+        let tape = Tape::new();
+        let vars: Vec<_> = xs.iter().map(|x| tape.constant(x.clone())).collect();
+        let out = f(&tape, &vars)?.value();
+        if out.shape() != out_shape.as_slice() {
+            return Err(Error::new(
+                ErrorKind::GradCheck,
+                "gradcheck",
+                format!(
+                    "the output shape changed from {} to {} under perturbation",
+                    fmt_shape(&out_shape),
+                    fmt_shape(out.shape())
+                ),
+            ));
+        }
+        Ok(out.data().iter().zip(weights.data()).map(|(a, b)| a * b).sum())
+    };
+
+    let mut xs: Vec<Tensor<f64>> = inputs.to_vec();
+    let mut worst: Option<(f64, GradcheckWorst)> = None;
+    let mut elements = 0;
+    for k in 0..xs.len() {
+        let in_strides = strides(xs[k].shape());
+        for e in 0..xs[k].numel() {
+            let original = xs[k].data()[e];
+            xs[k].data_mut()[e] = original + options.eps;
+            let plus = loss(&xs)?;
+            xs[k].data_mut()[e] = original - options.eps;
+            let minus = loss(&xs)?;
+            xs[k].data_mut()[e] = original;
+            let numeric = (plus - minus) / (2.0 * options.eps);
+            let a = analytic[k].data()[e];
+            let error = (a - numeric).abs();
+            let ratio = error / (options.atol + options.rtol * numeric.abs());
+            let ratio = if ratio.is_nan() { f64::INFINITY } else { ratio };
+            elements += 1;
+            if worst.as_ref().is_none_or(|(r, _)| ratio > *r) {
+                let index = in_strides.iter().scan(e, |rest, &s| {
+                    let i = *rest / s;
+                    *rest %= s;
+                    Some(i)
+                });
+                worst = Some((
+                    ratio,
+                    GradcheckWorst {
+                        input: k,
+                        index: index.collect(),
+                        analytic: a,
+                        numeric,
+                        error,
+                    },
+                ));
+            }
+        }
+    }
+    if let Some((ratio, w)) = &worst {
+        if *ratio > 1.0 {
+            return Err(Error::new(
+                ErrorKind::GradCheck,
+                "gradcheck",
+                format!(
+                    "input {} element {:?}: analytic {:e}, numeric {:e}, error {:e} exceeds atol {:e} + rtol {:e}·|numeric| ({} elements checked)",
+                    w.input, w.index, w.analytic, w.numeric, w.error, options.atol, options.rtol, elements
+                ),
+            ));
+        }
+    }
+    Ok(GradcheckReport {
+        elements,
+        worst: worst.map(|(_, w)| w),
+    })
+}

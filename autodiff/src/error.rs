@@ -1,0 +1,108 @@
+//! One error type for every fallible operation.
+
+use std::fmt;
+use std::panic::Location;
+
+/// What went wrong, in broad strokes, so callers can match on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Shapes that the operation cannot combine (matmul inner dimensions,
+    /// broadcasting, reshape element counts, ...).
+    Shape,
+    /// An axis, index or range outside the tensor.
+    Index,
+    /// A class label outside `0..classes`.
+    Label,
+    /// An argument that is out of its domain (a non-scalar where a scalar is
+    /// required, an empty list, ...).
+    Argument,
+    /// A value that is not on this tape, or a gradient that was not computed.
+    Graph,
+    /// A gradient check found the analytic and numeric gradients apart.
+    GradCheck,
+    /// A NaN or infinity was produced (reported in anomaly mode).
+    Anomaly,
+}
+
+/// The error of every fallible operation in this crate.
+///
+/// Its message names the operation and the shapes involved, e.g.
+/// `matmul: [2, 3] x [4, 5]: inner dimensions 3 and 4 differ`, and, where
+/// known, the source location that called the operation.
+#[derive(Clone, Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    op: String,
+    message: String,
+    location: Option<&'static Location<'static>>,
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An error of `kind` raised by operation `op` with a message that says
+    /// what was wrong.
+    pub fn new(kind: ErrorKind, op: impl Into<String>, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            op: op.into(),
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    /// A [`ErrorKind::Shape`] error.
+    pub fn shape(op: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Shape, op, message)
+    }
+
+    /// A [`ErrorKind::Index`] error.
+    pub fn index(op: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Index, op, message)
+    }
+
+    /// A [`ErrorKind::Argument`] error.
+    pub fn argument(op: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Argument, op, message)
+    }
+
+    /// Attaches the source location of the caller (kept if one is already set).
+    pub fn at(mut self, location: &'static Location<'static>) -> Self {
+        self.location.get_or_insert(location);
+        self
+    }
+
+    /// The broad kind of the error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The operation that failed, e.g. `"matmul"`.
+    pub fn op(&self) -> &str {
+        &self.op
+    }
+
+    /// What was wrong, without the operation's name.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The source location that called the failing operation, if known.
+    pub fn location(&self) -> Option<&'static Location<'static>> {
+        self.location
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.op, self.message)?;
+        if let Some(loc) = self.location {
+            write!(f, " (called at {}:{}:{})", loc.file(), loc.line(), loc.column())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,60 @@
+//! [`Grads`]: the gradients a backward sweep returns, keyed by the leaves.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::float::Float;
+use crate::tape::{NodeKind, Var};
+use crate::tensor::Tensor;
+
+/// The gradients of one backward sweep, one per tracked leaf.
+///
+/// Ask with the [`Var`] you made the leaf with: [`wrt`](Grads::wrt) gives
+/// its gradient (zeros if the output does not depend on it).
+pub struct Grads<T: Float> {
+    tape_id: u64,
+    grads: Vec<Option<Tensor<T>>>,
+}
+
+impl<T: Float> Grads<T> {
+    pub(crate) fn new(tape_id: u64, grads: Vec<Option<Tensor<T>>>) -> Self {
+        Grads { tape_id, grads }
+    }
+
+    /// The gradient with respect to `leaf`, or `None` when the sweep did not
+    /// reach it (it does not influence the output, or is not a tracked leaf).
+    pub fn get(&self, leaf: Var<'_, T>) -> Option<&Tensor<T>> {
+        if leaf.tape().id() != self.tape_id {
+            return None;
+        }
+        self.grads.get(leaf.id()).and_then(|g| g.as_ref())
+    }
+
+    /// The gradient with respect to the tracked leaf `leaf`: zeros of its
+    /// shape when the output does not depend on it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Graph`] when `leaf` was not made by
+    /// [`Tape::var`](crate::Tape::var) on the tape this sweep ran on.
+    pub fn wrt(&self, leaf: Var<'_, T>) -> Result<Tensor<T>> {
+        if leaf.tape().id() != self.tape_id {
+            return Err(Error::new(
+                ErrorKind::Graph,
+                "grads",
+                "the value belongs to another tape than the one differentiated",
+            ));
+        }
+        if leaf.tape().node_kind(leaf.id()) != NodeKind::Leaf {
+            return Err(Error::new(
+                ErrorKind::Graph,
+                "grads",
+                format!(
+                    "value #{} is not a tracked leaf (make it with Tape::var to get its gradient)",
+                    leaf.id()
+                ),
+            ));
+        }
+        Ok(match self.get(leaf) {
+            Some(g) => g.clone(),
+            None => Tensor::zeros(&leaf.shape()),
+        })
+    }
+}

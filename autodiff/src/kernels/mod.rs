@@ -1,0 +1,10 @@
+//! Plain numeric code on tensors: no tape in here.
+//!
+//! Operations in [`crate::ops`] call these for their forward values and
+//! their backward rules call operations, never kernels, so that the backward
+//! pass can itself be recorded.
+
+pub mod elementwise;
+pub mod gemm;
+pub mod layout;
+pub mod reduce;

@@ -1,0 +1,98 @@
+//! Reductions: sums to a shape, maxima along an axis, softmax along an axis.
+
+use crate::float::Float;
+use crate::shape::{broadcast_strides, for_each_strided, numel, split_at_axis, Shape};
+use crate::tensor::Tensor;
+
+/// Sums `x` down to `target`, a shape that broadcasts to `x`'s shape: every
+/// axis where `target` has extent 1 (or is missing) is summed over.
+/// This is the adjoint of broadcasting.
+pub fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
+    if x.shape() == target {
+        return x.clone();
+    }
+    let mut out = vec![T::zero(); numel(target)];
+    if out.len() == 1 {
+        out[0] = x.data().iter().copied().sum();
+    } else {
+        let s_out = broadcast_strides(target, x.shape());
+        let s_in = crate::shape::strides(x.shape());
+        let d = x.data();
+        for_each_strided(x.shape(), [&s_in, &s_out], |_, [i, o]| out[o] += d[i]);
+    }
+    Tensor::from_parts(out, target.into())
+}
+
+/// Copies `x` to `shape`, repeating it along broadcast axes.
+pub fn broadcast_to<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
+    if x.shape() == shape {
+        return x.clone();
+    }
+    let s = broadcast_strides(x.shape(), shape);
+    let d = x.data();
+    let mut out = Vec::with_capacity(numel(shape));
+    for_each_strided(shape, [&s], |_, [i]| out.push(d[i]));
+    Tensor::from_parts(out, shape.into())
+}
+
+/// The maximum along `axis` (kept with extent 1) and, for each, the position
+/// along the axis of its first occurrence. NaN wins over any number, so a NaN
+/// input gives a NaN maximum.
+pub fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> (Tensor<T>, Vec<usize>) {
+    let (outer, len, inner) = split_at_axis(x.shape(), axis);
+    let d = x.data();
+    let mut vals = Vec::with_capacity(outer * inner);
+    let mut args = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let base = o * len * inner + i;
+            let (mut best, mut arg) = (d[base], 0);
+            for j in 1..len {
+                let v = d[base + j * inner];
+                if v > best || (v.is_nan() && !best.is_nan()) {
+                    best = v;
+                    arg = j;
+                }
+            }
+            vals.push(best);
+            args.push(arg);
+        }
+    }
+    let mut shape: Shape = x.shape_vec();
+    shape[axis] = 1;
+    (Tensor::from_parts(vals, shape), args)
+}
+
+/// Softmax along `axis`, max-shifted: `exp(z − max z) / Σ exp(z − max z)`.
+/// With `log` set, returns log-softmax `z − max z − ln Σ exp(z − max z)`.
+pub fn softmax_axis<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Tensor<T> {
+    let (outer, len, inner) = split_at_axis(x.shape(), axis);
+    let d = x.data();
+    let mut out = vec![T::zero(); d.len()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let base = o * len * inner + i;
+            let idx = |j: usize| base + j * inner;
+            let m = (0..len).map(|j| d[idx(j)]).fold(T::neg_infinity(), T::max);
+            // all −∞ (or an empty axis): shift by 0 so the result is NaN-free where possible
+            let m = if m.is_finite() { m } else { T::zero() };
+            let mut s = T::zero();
+            for j in 0..len {
+                let e = (d[idx(j)] - m).exp();
+                out[idx(j)] = e;
+                s += e;
+            }
+            if log {
+                let ls = s.ln();
+                for j in 0..len {
+                    out[idx(j)] = d[idx(j)] - m - ls;
+                }
+            } else {
+                for j in 0..len {
+                    out[idx(j)] /= s;
+                }
+            }
+        }
+    }
+    Tensor::from_parts(out, x.shape_vec())
+}

@@ -1,0 +1,118 @@
+//! The extension point: [`Op`], the trait every operation implements,
+//! built-in or yours.
+//!
+//! An operation has a forward function on tensors and a backward rule on
+//! [`Var`]s. Because the rule is written with differentiable operations, the
+//! tape can record the backward pass itself and so take gradients of
+//! gradients. With recording off, the same rule runs as plain tensor
+//! arithmetic.
+//!
+//! # Example: a custom operation
+//!
+//! `cube(x) = x³`, with `∂cube/∂x = 3x²`:
+//!
+//! ```
+//! use autodiff::{BackwardCtx, InputGrads, Op, Result, Tape, Tensor, Var, Float};
+//!
+//! struct Cube;
+//!
+//! impl<T: Float> Op<T> for Cube {
+//!     fn name(&self) -> &str {
+//!         "cube"
+//!     }
+//!     fn forward(&mut self, inputs: &[&Tensor<T>]) -> Result<Tensor<T>> {
+//!         Ok(inputs[0].map(|x| x * x * x))
+//!     }
+//!     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, grad: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+//!         let x = ctx.input(0);
+//!         // ḡ · 3x², written with operations so that it is differentiable too
+//!         let dx = grad.mul(x.square()?.mul_scalar(T::of_f64(3.0))?)?;
+//!         Ok(InputGrads::from_elem(Some(dx), 1))
+//!     }
+//! }
+//!
+//! let tape = Tape::new();
+//! let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
+//! let y = tape.apply(Cube, &[x])?.sum()?;
+//! let g = y.backward()?;
+//! assert_eq!(g.wrt(x)?.data(), &[3.0, 12.0]);
+//! # Ok::<(), autodiff::Error>(())
+//! ```
+
+use smallvec::SmallVec;
+
+use crate::error::Result;
+use crate::float::Float;
+use crate::tape::{Tape, Var};
+use crate::tensor::Tensor;
+
+/// The gradients a backward rule returns: one entry per input, `None` where
+/// the input gets no gradient (it is constant, or the rule chose not to).
+pub type InputGrads<'t, T> = SmallVec<[Option<Var<'t, T>>; 2]>;
+
+/// An operation that the tape can record: a forward function and its
+/// backward rule (the vector-Jacobian product).
+///
+/// Implement it for a struct holding the operation's parameters (an axis, a
+/// stride, ...). `forward` takes `&mut self`, so it may save what the
+/// backward rule needs (indices of maxima, say); the struct is then kept on
+/// the tape with the node. Record it with [`Tape::apply`].
+pub trait Op<T: Float>: 'static {
+    /// The operation's name, used in error messages and graph exports.
+    fn name(&self) -> &str;
+
+    /// Computes the output from the input values.
+    ///
+    /// # Errors
+    /// Return an [`Error`](crate::Error) naming the operation and the shapes
+    /// when the inputs do not fit together.
+    fn forward(&mut self, inputs: &[&Tensor<T>]) -> Result<Tensor<T>>;
+
+    /// Given `grad` = ∂L/∂output, returns ∂L/∂input for each input: the
+    /// vector-Jacobian product `gradᵀ · ∂output/∂input`.
+    ///
+    /// Write it with [`Var`] operations: they are recorded when the caller
+    /// asks for a differentiable backward pass, and run as plain arithmetic
+    /// otherwise. Each returned gradient must have its input's shape. Skip
+    /// the work for inputs where [`BackwardCtx::needs_grad`] is false.
+    fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, grad: Var<'t, T>) -> Result<InputGrads<'t, T>>;
+}
+
+/// What a backward rule can see: its inputs and output as [`Var`]s on the
+/// tape, and which inputs need a gradient.
+pub struct BackwardCtx<'t, T: Float> {
+    pub(crate) tape: &'t Tape<T>,
+    pub(crate) inputs: SmallVec<[usize; 2]>,
+    pub(crate) output: usize,
+    pub(crate) needs: SmallVec<[bool; 2]>,
+}
+
+impl<'t, T: Float> BackwardCtx<'t, T> {
+    /// Input `i` of the operation.
+    ///
+    /// # Panics
+    /// When `i` is not below [`num_inputs`](Self::num_inputs).
+    pub fn input(&self, i: usize) -> Var<'t, T> {
+        Var::from_id(self.tape, self.inputs[i])
+    }
+
+    /// The operation's output (as computed by its forward function).
+    pub fn output(&self) -> Var<'t, T> {
+        Var::from_id(self.tape, self.output)
+    }
+
+    /// How many inputs the operation has.
+    pub fn num_inputs(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Whether input `i` needs a gradient (it is, or depends on, a tracked leaf).
+    pub fn needs_grad(&self, i: usize) -> bool {
+        self.needs.get(i).copied().unwrap_or(false)
+    }
+
+    /// The tape, to make constants or apply other operations.
+    pub fn tape(&self) -> &'t Tape<T> {
+        self.tape
+    }
+}

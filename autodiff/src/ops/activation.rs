@@ -1,0 +1,96 @@
+//! The activations of the lecture note: Linear (identity), ReLU, Sigmoid, Tanh.
+
+use std::panic::Location;
+
+use smallvec::smallvec;
+
+use crate::error::Result;
+use crate::float::Float;
+use crate::kernels::elementwise;
+use crate::op::{BackwardCtx, InputGrads, Op};
+use crate::tape::Var;
+use crate::tensor::Tensor;
+
+/// The activations whose derivative is computed from the input or output.
+#[derive(Clone, Copy, Debug)]
+enum Activation {
+    /// `relu(z) = max(0, z)`; d/dz = 1[z > 0] — the subgradient at z = 0 is
+    /// **0**, as in PyTorch and the lecture note's `diag(1[z > 0])`.
+    Relu,
+    /// `σ(z) = 1/(1 + e⁻ᶻ)`; d/dz = σ(z)(1 − σ(z)).
+    Sigmoid,
+    /// `tanh z`; d/dz = 1 − tanh² z.
+    Tanh,
+}
+
+/// `σ(z)` computed without overflow for large |z|.
+fn sigmoid<T: Float>(z: T) -> T {
+    if z >= T::zero() {
+        T::one() / (T::one() + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (T::one() + e)
+    }
+}
+
+impl<T: Float> Op<T> for Activation {
+    fn name(&self) -> &str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+        }
+    }
+
+    fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        Ok(match self {
+            Activation::Relu => elementwise::map(x[0], |z| if z > T::zero() { z } else { T::zero() }),
+            Activation::Sigmoid => elementwise::map(x[0], sigmoid),
+            Activation::Tanh => elementwise::map(x[0], T::tanh),
+        })
+    }
+
+    fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+        let y = ctx.output();
+        let gz = match self {
+            Activation::Relu => {
+                let mask = ctx
+                    .input(0)
+                    .value()
+                    .map(|z| if z > T::zero() { T::one() } else { T::zero() });
+                g.mul(g.tape().constant(mask))?
+            }
+            // ḡ ⊙ σ(1 − σ), with σ the recorded output (differentiable again)
+            Activation::Sigmoid => g.mul(y.mul(y.scalar_sub(T::one())?)?)?,
+            // ḡ ⊙ (1 − tanh²)
+            Activation::Tanh => g.mul(y.square()?.scalar_sub(T::one())?)?,
+        };
+        Ok(smallvec![Some(gz)])
+    }
+}
+
+impl<'t, T: Float> Var<'t, T> {
+    /// The identity, the lecture note's "Linear" activation: returns `self`
+    /// and records nothing. d/dz = 1.
+    pub fn identity(self) -> Result<Self> {
+        Ok(self)
+    }
+
+    /// `max(0, z)` element-wise. d/dz = 1[z > 0] (0 at z = 0).
+    #[track_caller]
+    pub fn relu(self) -> Result<Self> {
+        self.tape.apply_at(Activation::Relu, &[self], Location::caller())
+    }
+
+    /// `σ(z) = 1/(1 + e⁻ᶻ)` element-wise. d/dz = σ(z)(1 − σ(z)).
+    #[track_caller]
+    pub fn sigmoid(self) -> Result<Self> {
+        self.tape.apply_at(Activation::Sigmoid, &[self], Location::caller())
+    }
+
+    /// `tanh z` element-wise. d/dz = 1 − tanh² z.
+    #[track_caller]
+    pub fn tanh(self) -> Result<Self> {
+        self.tape.apply_at(Activation::Tanh, &[self], Location::caller())
+    }
+}

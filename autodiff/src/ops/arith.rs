@@ -1,0 +1,266 @@
+//! Arithmetic with numpy broadcasting: `a + b`, `a − b`, `a ⊙ b`, `a / b`,
+//! `−a`, and the same with a scalar constant.
+//!
+//! Broadcasting repeats an operand along axes where its extent is 1 (or
+//! missing); the adjoint of that repetition is a sum, so every backward rule
+//! ends with [`Var::sum_to`] the operand's shape.
+
+use std::ops;
+use std::panic::Location;
+
+use smallvec::smallvec;
+
+use crate::error::Result;
+use crate::float::Float;
+use crate::kernels::elementwise;
+use crate::op::{BackwardCtx, InputGrads, Op};
+use crate::tape::Var;
+use crate::tensor::Tensor;
+
+/// The four broadcasting binary operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Binary {
+    /// `a + b`; ∂/∂a = 1, ∂/∂b = 1.
+    Add,
+    /// `a − b`; ∂/∂a = 1, ∂/∂b = −1.
+    Sub,
+    /// `a ⊙ b`; ∂/∂a = b, ∂/∂b = a.
+    Mul,
+    /// `a / b`; ∂/∂a = 1/b, ∂/∂b = −a/b² = −out/b.
+    Div,
+}
+
+impl<T: Float> Op<T> for Binary {
+    fn name(&self) -> &str {
+        match self {
+            Binary::Add => "add",
+            Binary::Sub => "sub",
+            Binary::Mul => "mul",
+            Binary::Div => "div",
+        }
+    }
+
+    fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        let name = Op::<T>::name(self);
+        match self {
+            Binary::Add => elementwise::zip(name, x[0], x[1], |a, b| a + b),
+            Binary::Sub => elementwise::zip(name, x[0], x[1], |a, b| a - b),
+            Binary::Mul => elementwise::zip(name, x[0], x[1], |a, b| a * b),
+            Binary::Div => elementwise::zip(name, x[0], x[1], |a, b| a / b),
+        }
+    }
+
+    fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+        let (a, b) = (ctx.input(0), ctx.input(1));
+        let ga = if ctx.needs_grad(0) {
+            let d = match self {
+                Binary::Add | Binary::Sub => g,
+                Binary::Mul => g.mul(b)?,
+                Binary::Div => g.div(b)?,
+            };
+            Some(d.sum_to(&a.shape())?)
+        } else {
+            None
+        };
+        let gb = if ctx.needs_grad(1) {
+            let d = match self {
+                Binary::Add => g,
+                Binary::Sub => g.neg()?,
+                Binary::Mul => g.mul(a)?,
+                Binary::Div => g.mul(ctx.output())?.div(b)?.neg()?,
+            };
+            Some(d.sum_to(&b.shape())?)
+        } else {
+            None
+        };
+        Ok(smallvec![ga, gb])
+    }
+}
+
+/// Operations of a tensor with a scalar constant `c`.
+#[derive(Clone, Copy, Debug)]
+enum WithScalar<T> {
+    /// `x + c`; ∂/∂x = 1.
+    Add(T),
+    /// `x · c`; ∂/∂x = c.
+    Mul(T),
+    /// `x / c`; ∂/∂x = 1/c.
+    Div(T),
+    /// `c − x`; ∂/∂x = −1.
+    SubFrom(T),
+    /// `−x`; ∂/∂x = −1.
+    Neg,
+}
+
+impl<T: Float> Op<T> for WithScalar<T> {
+    fn name(&self) -> &str {
+        match self {
+            WithScalar::Add(_) => "add_scalar",
+            WithScalar::Mul(_) => "mul_scalar",
+            WithScalar::Div(_) => "div_scalar",
+            WithScalar::SubFrom(_) => "scalar_sub",
+            WithScalar::Neg => "neg",
+        }
+    }
+
+    fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        Ok(match *self {
+            WithScalar::Add(c) => elementwise::map(x[0], |v| v + c),
+            WithScalar::Mul(c) => elementwise::map(x[0], |v| v * c),
+            WithScalar::Div(c) => elementwise::map(x[0], |v| v / c),
+            WithScalar::SubFrom(c) => elementwise::map(x[0], |v| c - v),
+            WithScalar::Neg => elementwise::map(x[0], |v| -v),
+        })
+    }
+
+    fn backward<'t>(&self, _: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+        let gx = match *self {
+            WithScalar::Add(_) => g,
+            WithScalar::Mul(c) => g.mul_scalar(c)?,
+            WithScalar::Div(c) => g.div_scalar(c)?,
+            WithScalar::SubFrom(_) | WithScalar::Neg => g.neg()?,
+        };
+        Ok(smallvec![Some(gx)])
+    }
+}
+
+impl<'t, T: Float> Var<'t, T> {
+    fn binary(self, op: Binary, other: Var<'t, T>, at: &'static Location<'static>) -> Result<Self> {
+        self.tape.apply_at(op, &[self, other], at)
+    }
+
+    fn with_scalar(self, op: WithScalar<T>, at: &'static Location<'static>) -> Result<Self> {
+        self.tape.apply_at(op, &[self], at)
+    }
+
+    /// `self + other`, broadcasting. ∂/∂self = 1, ∂/∂other = 1 (summed over
+    /// broadcast axes).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes do not broadcast.
+    #[track_caller]
+    pub fn add(self, other: Var<'t, T>) -> Result<Self> {
+        self.binary(Binary::Add, other, Location::caller())
+    }
+
+    /// `self − other`, broadcasting. ∂/∂self = 1, ∂/∂other = −1.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes do not broadcast.
+    #[track_caller]
+    pub fn sub(self, other: Var<'t, T>) -> Result<Self> {
+        self.binary(Binary::Sub, other, Location::caller())
+    }
+
+    /// `self ⊙ other` (element-wise), broadcasting. ∂/∂self = other,
+    /// ∂/∂other = self.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes do not broadcast.
+    #[track_caller]
+    pub fn mul(self, other: Var<'t, T>) -> Result<Self> {
+        self.binary(Binary::Mul, other, Location::caller())
+    }
+
+    /// `self / other` (element-wise), broadcasting. ∂/∂self = 1/other,
+    /// ∂/∂other = −self/other².
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes do not broadcast.
+    #[track_caller]
+    pub fn div(self, other: Var<'t, T>) -> Result<Self> {
+        self.binary(Binary::Div, other, Location::caller())
+    }
+
+    /// `−self`. ∂/∂self = −1.
+    #[track_caller]
+    pub fn neg(self) -> Result<Self> {
+        self.with_scalar(WithScalar::Neg, Location::caller())
+    }
+
+    /// `self + c`. ∂/∂self = 1.
+    #[track_caller]
+    pub fn add_scalar(self, c: T) -> Result<Self> {
+        self.with_scalar(WithScalar::Add(c), Location::caller())
+    }
+
+    /// `self − c`. ∂/∂self = 1.
+    #[track_caller]
+    pub fn sub_scalar(self, c: T) -> Result<Self> {
+        self.with_scalar(WithScalar::Add(-c), Location::caller())
+    }
+
+    /// `c − self`. ∂/∂self = −1.
+    #[track_caller]
+    pub fn scalar_sub(self, c: T) -> Result<Self> {
+        self.with_scalar(WithScalar::SubFrom(c), Location::caller())
+    }
+
+    /// `self · c`. ∂/∂self = c.
+    #[track_caller]
+    pub fn mul_scalar(self, c: T) -> Result<Self> {
+        self.with_scalar(WithScalar::Mul(c), Location::caller())
+    }
+
+    /// `self / c`. ∂/∂self = 1/c.
+    #[track_caller]
+    pub fn div_scalar(self, c: T) -> Result<Self> {
+        self.with_scalar(WithScalar::Div(c), Location::caller())
+    }
+}
+
+macro_rules! operator_sugar {
+    ($trait:ident, $method:ident) => {
+        impl<'t, T: Float> ops::$trait<Var<'t, T>> for Var<'t, T> {
+            type Output = Var<'t, T>;
+
+            /// Operator sugar: **panics** with the fallible method's error message.
+            #[track_caller]
+            fn $method(self, other: Var<'t, T>) -> Var<'t, T> {
+                match Var::$method(self, other) {
+                    Ok(v) => v,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+    };
+}
+
+operator_sugar!(Add, add);
+operator_sugar!(Sub, sub);
+operator_sugar!(Mul, mul);
+operator_sugar!(Div, div);
+
+macro_rules! scalar_sugar {
+    ($trait:ident, $method:ident, $scalar_method:ident) => {
+        impl<'t, T: Float> ops::$trait<T> for Var<'t, T> {
+            type Output = Var<'t, T>;
+
+            /// Operator sugar for the scalar variant (never fails).
+            #[track_caller]
+            fn $method(self, c: T) -> Var<'t, T> {
+                match self.$scalar_method(c) {
+                    Ok(v) => v,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+    };
+}
+
+scalar_sugar!(Add, add, add_scalar);
+scalar_sugar!(Sub, sub, sub_scalar);
+scalar_sugar!(Mul, mul, mul_scalar);
+scalar_sugar!(Div, div, div_scalar);
+
+impl<'t, T: Float> ops::Neg for Var<'t, T> {
+    type Output = Var<'t, T>;
+
+    #[track_caller]
+    fn neg(self) -> Var<'t, T> {
+        match Var::neg(self) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Matrix products, 2-D and batched 3-D, through the GEMM kernel.
+//!
+//! `C = op(A)·op(B)` where `op` optionally transposes the last two axes
+//! without copying. For `C = A·B`:
+//! `∂L/∂A = ḡ·Bᵀ` and `∂L/∂B = Aᵀ·ḡ`; with transposes the same identities
+//! are rearranged so that the backward rule is again a product with flags,
+//! which keeps it differentiable (for Hessians) and copy-free.
+//!
+//! Shapes: `[m, k]·[k, n] → [m, n]`; `[b, m, k]·[b, k, n] → [b, m, n]`;
+//! a 2-D operand against a 3-D one is used for every batch entry (and its
+//! gradient is summed over the batch).
+
+use std::panic::Location;
+
+use smallvec::smallvec;
+
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::kernels::gemm;
+use crate::op::{BackwardCtx, InputGrads, Op};
+use crate::shape::fmt_shape;
+use crate::tape::Var;
+use crate::tensor::Tensor;
+
+/// `op(A)·op(B)`, `op` being a transpose of the last two axes where the
+/// flag is set.
+struct Matmul {
+    trans_a: bool,
+    trans_b: bool,
+}
+
+/// The batch size and matrix extents of one operand, as stored.
+fn dims(shape: &[usize]) -> Option<(usize, usize, usize)> {
+    match *shape {
+        [r, c] => Some((0, r, c)),
+        [b, r, c] => Some((b, r, c)),
+        _ => None,
+    }
+}
+
+impl<T: Float> Op<T> for Matmul {
+    fn name(&self) -> &str {
+        "matmul"
+    }
+
+    fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        let (a, b) = (x[0], x[1]);
+        let shapes = || format!("{} x {}", fmt_shape(a.shape()), fmt_shape(b.shape()));
+        let (Some((ba, ra, ca)), Some((bb, rb, cb))) = (dims(a.shape()), dims(b.shape())) else {
+            return Err(Error::shape(
+                "matmul",
+                format!("{}: operands must be 2-D or 3-D", shapes()),
+            ));
+        };
+        let (m, k) = if self.trans_a { (ca, ra) } else { (ra, ca) };
+        let (k2, n) = if self.trans_b { (cb, rb) } else { (rb, cb) };
+        if k != k2 {
+            return Err(Error::shape(
+                "matmul",
+                format!("{}: inner dimensions {k} and {k2} differ", shapes()),
+            ));
+        }
+        if ba != 0 && bb != 0 && ba != bb {
+            return Err(Error::shape(
+                "matmul",
+                format!("{}: batch sizes {ba} and {bb} differ", shapes()),
+            ));
+        }
+        let batch = ba.max(bb).max(1);
+        let stride = |b: usize, r: usize, c: usize| if b == 0 { 0 } else { r * c };
+        let data = gemm::batched(
+            batch,
+            m,
+            k,
+            n,
+            a.data(),
+            stride(ba, ra, ca),
+            self.trans_a,
+            b.data(),
+            stride(bb, rb, cb),
+            self.trans_b,
+        );
+        let shape = if ba == 0 && bb == 0 {
+            smallvec![m, n]
+        } else {
+            smallvec![batch, m, n]
+        };
+        Ok(Tensor::from_parts(data, shape))
+    }
+
+    fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+        let (a, b) = (ctx.input(0), ctx.input(1));
+        let (ta, tb) = (self.trans_a, self.trans_b);
+        let ga = if ctx.needs_grad(0) {
+            // A not transposed: ∂A = ḡ·op(B)ᵀ; transposed: ∂A = op(B)·ḡᵀ
+            let d = if ta { b.matmul_t(g, tb, true)? } else { g.matmul_t(b, false, !tb)? };
+            Some(d.sum_to(&a.shape())?)
+        } else {
+            None
+        };
+        let gb = if ctx.needs_grad(1) {
+            // B not transposed: ∂B = op(A)ᵀ·ḡ; transposed: ∂B = ḡᵀ·op(A)
+            let d = if tb { g.matmul_t(a, true, ta)? } else { a.matmul_t(g, !ta, false)? };
+            Some(d.sum_to(&b.shape())?)
+        } else {
+            None
+        };
+        Ok(smallvec![ga, gb])
+    }
+}
+
+impl<'t, T: Float> Var<'t, T> {
+    /// The matrix product `self · other`, 2-D or batched 3-D.
+    ///
+    /// `C = A·B`, `∂L/∂A = ḡ·Bᵀ`, `∂L/∂B = Aᵀ·ḡ`.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let a = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?);
+    /// let b = tape.constant(Tensor::eye(2));
+    /// assert_eq!(a.matmul(b)?.value(), a.value());
+    /// let err = a.matmul(tape.constant(Tensor::zeros(&[3, 1]))).unwrap_err();
+    /// assert!(err.to_string().starts_with("matmul: [2, 2] x [3, 1]: inner dimensions 2 and 3 differ"));
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when an operand is not
+    /// 2-D or 3-D, the inner dimensions differ, or the batch sizes differ.
+    #[track_caller]
+    pub fn matmul(self, other: Var<'t, T>) -> Result<Self> {
+        let op = Matmul {
+            trans_a: false,
+            trans_b: false,
+        };
+        self.tape.apply_at(op, &[self, other], Location::caller())
+    }
+
+    /// `op(self) · op(other)`, where `op` transposes the last two axes when
+    /// its flag is set — without copying the operand.
+    ///
+    /// # Errors
+    /// As [`matmul`](Var::matmul), for the transposed shapes.
+    #[track_caller]
+    pub fn matmul_t(self, other: Var<'t, T>, trans_self: bool, trans_other: bool) -> Result<Self> {
+        let op = Matmul {
+            trans_a: trans_self,
+            trans_b: trans_other,
+        };
+        self.tape.apply_at(op, &[self, other], Location::caller())
+    }
+}

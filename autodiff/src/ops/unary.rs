@@ -1,0 +1,108 @@
+//! Element-wise functions: exp, ln, sqrt, integer powers, abs.
+
+use std::panic::Location;
+
+use smallvec::smallvec;
+
+use crate::error::Result;
+use crate::float::Float;
+use crate::kernels::elementwise;
+use crate::op::{BackwardCtx, InputGrads, Op};
+use crate::tape::Var;
+use crate::tensor::Tensor;
+
+/// The element-wise functions and their derivatives.
+#[derive(Clone, Copy, Debug)]
+enum Unary {
+    /// `exp x`; d/dx = exp x (the output).
+    Exp,
+    /// `ln x`; d/dx = 1/x.
+    Ln,
+    /// `√x`; d/dx = 1/(2√x) (the output again).
+    Sqrt,
+    /// `xⁿ`; d/dx = n·xⁿ⁻¹.
+    Powi(i32),
+    /// `|x|`; d/dx = sign x, taken as 0 at x = 0.
+    Abs,
+}
+
+impl<T: Float> Op<T> for Unary {
+    fn name(&self) -> &str {
+        match self {
+            Unary::Exp => "exp",
+            Unary::Ln => "ln",
+            Unary::Sqrt => "sqrt",
+            Unary::Powi(_) => "powi",
+            Unary::Abs => "abs",
+        }
+    }
+
+    fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        Ok(match *self {
+            Unary::Exp => elementwise::map(x[0], T::exp),
+            Unary::Ln => elementwise::map(x[0], T::ln),
+            Unary::Sqrt => elementwise::map(x[0], T::sqrt),
+            Unary::Powi(n) => elementwise::map(x[0], |v| v.powi(n)),
+            Unary::Abs => elementwise::map(x[0], T::abs),
+        })
+    }
+
+    fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+        let (x, y) = (ctx.input(0), ctx.output());
+        let gx = match *self {
+            Unary::Exp => g.mul(y)?,
+            Unary::Ln => g.div(x)?,
+            Unary::Sqrt => g.div(y)?.mul_scalar(T::of_f64(0.5))?,
+            Unary::Powi(0) => g.mul_scalar(T::zero())?,
+            Unary::Powi(1) => g,
+            Unary::Powi(n) => g.mul(x.powi(n - 1)?)?.mul_scalar(T::of_f64(n as f64))?,
+            Unary::Abs => {
+                let sign = x.value().map(|v| if v > T::zero() { T::one() } else if v < T::zero() { -T::one() } else { T::zero() });
+                g.mul(g.tape().constant(sign))?
+            }
+        };
+        Ok(smallvec![Some(gx)])
+    }
+}
+
+impl<'t, T: Float> Var<'t, T> {
+    fn unary(self, op: Unary, at: &'static std::panic::Location<'static>) -> Result<Self> {
+        self.tape.apply_at(op, &[self], at)
+    }
+
+    /// `eˣ` element-wise. d/dx = eˣ.
+    #[track_caller]
+    pub fn exp(self) -> Result<Self> {
+        self.unary(Unary::Exp, Location::caller())
+    }
+
+    /// The natural logarithm element-wise. d/dx = 1/x.
+    #[track_caller]
+    pub fn ln(self) -> Result<Self> {
+        self.unary(Unary::Ln, Location::caller())
+    }
+
+    /// `√x` element-wise. d/dx = 1/(2√x).
+    #[track_caller]
+    pub fn sqrt(self) -> Result<Self> {
+        self.unary(Unary::Sqrt, Location::caller())
+    }
+
+    /// `xⁿ` element-wise for an integer `n`. d/dx = n·xⁿ⁻¹.
+    #[track_caller]
+    pub fn powi(self, n: i32) -> Result<Self> {
+        self.unary(Unary::Powi(n), Location::caller())
+    }
+
+    /// `x²` element-wise. d/dx = 2x.
+    #[track_caller]
+    pub fn square(self) -> Result<Self> {
+        self.unary(Unary::Powi(2), Location::caller())
+    }
+
+    /// `|x|` element-wise. d/dx = sign x, with the subgradient 0 at x = 0.
+    #[track_caller]
+    pub fn abs(self) -> Result<Self> {
+        self.unary(Unary::Abs, Location::caller())
+    }
+}

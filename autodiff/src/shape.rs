@@ -1,0 +1,205 @@
+//! Shapes, strides and numpy-style broadcasting.
+
+use smallvec::SmallVec;
+use std::fmt::Write;
+
+use crate::error::{Error, Result};
+
+/// The extent of each axis of a tensor, outermost first (row-major).
+///
+/// Up to four axes are stored inline, without a heap allocation.
+pub type Shape = SmallVec<[usize; 4]>;
+
+/// Formats a shape as `[2, 3]`, the way every error message prints it.
+pub fn fmt_shape(shape: &[usize]) -> String {
+    let mut s = String::from("[");
+    for (i, d) in shape.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(s, "{d}");
+    }
+    s.push(']');
+    s
+}
+
+/// Number of elements of a tensor of this shape (1 for the scalar shape `[]`).
+pub fn numel(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+/// Row-major strides, in elements: the last axis has stride 1.
+pub fn strides(shape: &[usize]) -> Shape {
+    let mut s: Shape = smallvec::smallvec![0; shape.len()];
+    let mut acc = 1;
+    for i in (0..shape.len()).rev() {
+        s[i] = acc;
+        acc *= shape[i];
+    }
+    s
+}
+
+/// The broadcast of two shapes under numpy's rules: align the trailing axes;
+/// each pair of extents must be equal or one of them 1.
+///
+/// # Errors
+/// [`ErrorKind::Shape`](crate::ErrorKind::Shape), naming `op` and both shapes.
+pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Shape> {
+    let rank = a.len().max(b.len());
+    let mut out: Shape = smallvec::smallvec![0; rank];
+    for i in 0..rank {
+        let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
+        let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "{} and {}: cannot broadcast, axis {} has extents {} and {}",
+                    fmt_shape(a),
+                    fmt_shape(b),
+                    i as isize - rank as isize,
+                    da,
+                    db
+                ),
+            ));
+        };
+    }
+    Ok(out)
+}
+
+/// Whether `from` broadcasts to `to` (`broadcast_shapes(from, to) == to`).
+pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
+    if from.len() > to.len() {
+        return false;
+    }
+    let off = to.len() - from.len();
+    from.iter()
+        .enumerate()
+        .all(|(i, &d)| d == to[i + off] || d == 1)
+}
+
+/// The strides with which an operand of shape `from` is read when broadcast to
+/// `to`: 0 on every axis it is repeated along. `from` must broadcast to `to`.
+pub fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
+    let own = strides(from);
+    let off = to.len() - from.len();
+    let mut s: Shape = smallvec::smallvec![0; to.len()];
+    for i in 0..from.len() {
+        s[i + off] = if from[i] == 1 && to[i + off] != 1 { 0 } else { own[i] };
+    }
+    s
+}
+
+/// Resolves a possibly negative axis (`-1` is the last) against `rank`.
+///
+/// # Errors
+/// [`ErrorKind::Index`](crate::ErrorKind::Index) when the axis is outside the tensor.
+pub fn normalize_axis(op: &str, axis: isize, shape: &[usize]) -> Result<usize> {
+    let rank = shape.len() as isize;
+    let a = if axis < 0 { axis + rank } else { axis };
+    if a < 0 || a >= rank {
+        return Err(Error::index(
+            op,
+            format!(
+                "axis {axis} is out of range for shape {} (rank {rank})",
+                fmt_shape(shape)
+            ),
+        ));
+    }
+    Ok(a as usize)
+}
+
+/// Splits `shape` around `axis` into (product of the axes before, the axis's
+/// extent, product of the axes after): the layout every axis-wise kernel uses.
+pub fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    (
+        numel(&shape[..axis]),
+        shape[axis],
+        numel(&shape[axis + 1..]),
+    )
+}
+
+/// Visits every multi-index of `shape` in row-major order together with the
+/// flat offset of each operand whose strides are given, calling
+/// `f(out_index, offsets)`. Strides of 0 repeat an operand (broadcasting).
+pub(crate) fn for_each_strided<const N: usize>(
+    shape: &[usize],
+    operand_strides: [&[usize]; N],
+    mut f: impl FnMut(usize, [usize; N]),
+) {
+    let total = numel(shape);
+    if total == 0 {
+        return;
+    }
+    let rank = shape.len();
+    if rank == 0 {
+        f(0, [0; N]);
+        return;
+    }
+    let inner = shape[rank - 1];
+    let inner_strides: [usize; N] = std::array::from_fn(|k| operand_strides[k][rank - 1]);
+    let mut idx: Shape = smallvec::smallvec![0; rank];
+    let mut base = [0usize; N];
+    let mut out = 0;
+    loop {
+        let mut off = base;
+        for _ in 0..inner {
+            f(out, off);
+            out += 1;
+            for k in 0..N {
+                off[k] += inner_strides[k];
+            }
+        }
+        // advance the outer axes like an odometer
+        let mut ax = rank - 1;
+        loop {
+            if ax == 0 {
+                return;
+            }
+            ax -= 1;
+            idx[ax] += 1;
+            for k in 0..N {
+                base[k] += operand_strides[k][ax];
+            }
+            if idx[ax] < shape[ax] {
+                break;
+            }
+            for k in 0..N {
+                base[k] -= operand_strides[k][ax] * shape[ax];
+            }
+            idx[ax] = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_rules() {
+        assert_eq!(broadcast_shapes("t", &[2, 3], &[3]).unwrap().as_slice(), &[2, 3]);
+        assert_eq!(broadcast_shapes("t", &[2, 1], &[1, 4]).unwrap().as_slice(), &[2, 4]);
+        assert_eq!(broadcast_shapes("t", &[], &[5]).unwrap().as_slice(), &[5]);
+        let e = broadcast_shapes("add", &[2, 3], &[4]).unwrap_err();
+        assert_eq!(e.to_string(), "add: [2, 3] and [4]: cannot broadcast, axis -1 has extents 3 and 4");
+    }
+
+    #[test]
+    fn strided_walk_visits_broadcast_offsets() {
+        // a: [2, 1] broadcast to [2, 3]; b: [3] broadcast to [2, 3]
+        let to = [2, 3];
+        let sa = broadcast_strides(&[2, 1], &to);
+        let sb = broadcast_strides(&[3], &to);
+        let mut seen = vec![];
+        for_each_strided(&to, [&sa, &sb], |o, [x, y]| seen.push((o, x, y)));
+        assert_eq!(
+            seen,
+            vec![(0, 0, 0), (1, 0, 1), (2, 0, 2), (3, 1, 0), (4, 1, 1), (5, 1, 2)]
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! [`Tensor<T>`]: an n-dimensional, row-major array of `f32` or `f64`.
+//!
+//! A tensor is an immutable value: its elements live behind an [`Arc`], so
+//! cloning one is cheap and never copies the data. Operations build new
+//! tensors; the tape records them (see [`Tape`](crate::Tape)).
+
+mod compare;
+mod display;
+mod random;
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::shape::{fmt_shape, numel, strides, Shape};
+
+/// An n-dimensional, row-major (C-order) array of `T`.
+///
+/// ```
+/// use autodiff::Tensor;
+/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+/// assert_eq!(t.shape(), &[2, 3]);
+/// assert_eq!(t.get(&[1, 0]).unwrap(), 4.0);
+/// ```
+#[derive(Clone)]
+pub struct Tensor<T> {
+    shape: Shape,
+    data: Arc<Vec<T>>,
+}
+
+impl<T: Float> Tensor<T> {
+    /// A tensor of `shape` holding `data` in row-major order.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when `data.len()` is not
+    /// the product of `shape`.
+    pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self> {
+        if data.len() != numel(shape) {
+            return Err(Error::shape(
+                "Tensor::from_vec",
+                format!(
+                    "{} elements cannot fill shape {} ({} elements)",
+                    data.len(),
+                    fmt_shape(shape),
+                    numel(shape)
+                ),
+            ));
+        }
+        Ok(Self::from_parts(data, shape.into()))
+    }
+
+    /// Builds a tensor whose length is already known to match (internal).
+    pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
+        debug_assert_eq!(data.len(), numel(&shape));
+        Tensor {
+            shape,
+            data: Arc::new(data),
+        }
+    }
+
+    /// A rank-0 tensor (shape `[]`) holding one value.
+    pub fn scalar(value: T) -> Self {
+        Self::from_parts(vec![value], Shape::new())
+    }
+
+    /// A tensor of `shape` whose every element is `value`.
+    pub fn full(shape: &[usize], value: T) -> Self {
+        Self::from_parts(vec![value; numel(shape)], shape.into())
+    }
+
+    /// A tensor of zeros.
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self::full(shape, T::zero())
+    }
+
+    /// A tensor of ones.
+    pub fn ones(shape: &[usize]) -> Self {
+        Self::full(shape, T::one())
+    }
+
+    /// A tensor whose element at each multi-index is `f(index)`.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let eye = Tensor::<f64>::from_fn(&[2, 2], |i| if i[0] == i[1] { 1.0 } else { 0.0 });
+    /// assert_eq!(eye.data(), &[1.0, 0.0, 0.0, 1.0]);
+    /// ```
+    pub fn from_fn(shape: &[usize], mut f: impl FnMut(&[usize]) -> T) -> Self {
+        let mut data = Vec::with_capacity(numel(shape));
+        let mut idx = vec![0usize; shape.len()];
+        for _ in 0..numel(shape) {
+            data.push(f(&idx));
+            for ax in (0..shape.len()).rev() {
+                idx[ax] += 1;
+                if idx[ax] < shape[ax] {
+                    break;
+                }
+                idx[ax] = 0;
+            }
+        }
+        Self::from_parts(data, shape.into())
+    }
+
+    /// The `n`×`n` identity matrix.
+    pub fn eye(n: usize) -> Self {
+        Self::from_fn(&[n, n], |i| if i[0] == i[1] { T::one() } else { T::zero() })
+    }
+
+    /// The extent of each axis.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of axes (0 for a scalar).
+    pub fn rank(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// The number of elements.
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The elements in row-major order.
+    pub fn data(&self) -> &[T] {
+        &self.data
+    }
+
+    /// The elements, copied into a `Vec`.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.data.as_ref().clone()
+    }
+
+    /// The elements as a `Vec`, copied only if the storage is shared.
+    pub fn into_vec(self) -> Vec<T> {
+        Arc::try_unwrap(self.data).unwrap_or_else(|shared| shared.as_ref().clone())
+    }
+
+    /// Mutable access to the elements, copying them first if the storage is
+    /// shared with another tensor (copy-on-write).
+    pub fn data_mut(&mut self) -> &mut [T] {
+        Arc::make_mut(&mut self.data).as_mut_slice()
+    }
+
+    /// The element at a multi-index.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Index`](crate::ErrorKind::Index) when the index has the
+    /// wrong length or is out of bounds.
+    pub fn get(&self, index: &[usize]) -> Result<T> {
+        Ok(self.data[self.offset("Tensor::get", index)?])
+    }
+
+    /// The value of a one-element tensor (of any rank).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the tensor does not
+    /// have exactly one element.
+    pub fn item(&self) -> Result<T> {
+        if self.numel() != 1 {
+            return Err(Error::shape(
+                "Tensor::item",
+                format!(
+                    "shape {} has {} elements, item needs exactly one",
+                    fmt_shape(&self.shape),
+                    self.numel()
+                ),
+            ));
+        }
+        Ok(self.data[0])
+    }
+
+    /// The same elements under another shape with as many elements.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the element counts differ.
+    pub fn reshape(&self, shape: &[usize]) -> Result<Self> {
+        if numel(shape) != self.numel() {
+            return Err(Error::shape(
+                "reshape",
+                format!(
+                    "{} -> {}: element counts {} and {} differ",
+                    fmt_shape(&self.shape),
+                    fmt_shape(shape),
+                    self.numel(),
+                    numel(shape)
+                ),
+            ));
+        }
+        Ok(Tensor {
+            shape: shape.into(),
+            data: self.data.clone(),
+        })
+    }
+
+    /// Applies `f` to every element.
+    pub fn map(&self, f: impl Fn(T) -> T) -> Self {
+        Self::from_parts(self.data.iter().map(|&x| f(x)).collect(), self.shape.clone())
+    }
+
+    /// Converts every element to another float type (`f32` ↔ `f64`).
+    pub fn cast<U: Float>(&self) -> Tensor<U> {
+        Tensor::from_parts(
+            self.data.iter().map(|&x| U::of_f64(x.as_f64())).collect(),
+            self.shape.clone(),
+        )
+    }
+
+    /// The largest absolute element-wise difference to `other`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes differ.
+    pub fn max_abs_diff(&self, other: &Self) -> Result<T> {
+        if self.shape != other.shape {
+            return Err(Error::shape(
+                "max_abs_diff",
+                format!(
+                    "{} and {}: shapes differ",
+                    fmt_shape(&self.shape),
+                    fmt_shape(&other.shape)
+                ),
+            ));
+        }
+        Ok(self
+            .data
+            .iter()
+            .zip(other.data.iter())
+            .fold(T::zero(), |m, (&a, &b)| {
+                let d = (a - b).abs();
+                if d > m || d.is_nan() {
+                    d
+                } else {
+                    m
+                }
+            }))
+    }
+
+    /// Whether every element is finite (no NaN, no infinity).
+    pub fn all_finite(&self) -> bool {
+        self.data.iter().all(|x| x.is_finite())
+    }
+
+    /// Flat row-major offset of a multi-index, checked.
+    pub(crate) fn offset(&self, op: &str, index: &[usize]) -> Result<usize> {
+        if index.len() != self.rank() || index.iter().zip(&self.shape).any(|(&i, &d)| i >= d) {
+            return Err(Error::index(
+                op,
+                format!(
+                    "index {:?} is out of bounds for shape {}",
+                    index,
+                    fmt_shape(&self.shape)
+                ),
+            ));
+        }
+        Ok(index
+            .iter()
+            .zip(strides(&self.shape).iter())
+            .map(|(i, s)| i * s)
+            .sum())
+    }
+
+    /// The shape as the inline [`Shape`] type (internal).
+    pub(crate) fn shape_vec(&self) -> Shape {
+        self.shape.clone()
+    }
+}
+
+impl<T: Float> std::fmt::Debug for Tensor<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor<{}>{} ", T::NAME, fmt_shape(&self.shape))?;
+        std::fmt::Display::fmt(self, f)
+    }
+}

@@ -1,0 +1,43 @@
+//! Seeded random tensors. The generator is ChaCha8, whose stream is fixed by
+//! its specification, so a seed gives the same tensor on every machine.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use super::Tensor;
+use crate::float::Float;
+use crate::shape::numel;
+
+impl<T: Float> Tensor<T> {
+    /// Elements drawn uniformly from `[low, high)`, reproducibly from `seed`.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let a = Tensor::<f32>::rand_uniform(&[2, 3], -1.0, 1.0, 7);
+    /// assert_eq!(a, Tensor::rand_uniform(&[2, 3], -1.0, 1.0, 7));
+    /// assert!(a.data().iter().all(|&x| (-1.0..=1.0).contains(&x)));
+    /// ```
+    pub fn rand_uniform(shape: &[usize], low: T, high: T, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (lo, hi) = (low.as_f64(), high.as_f64());
+        let data = (0..numel(shape))
+            .map(|_| T::of_f64(lo + (hi - lo) * rng.random::<f64>()))
+            .collect();
+        Self::from_parts(data, shape.into())
+    }
+
+    /// Elements drawn from the normal distribution N(`mean`, `std`²),
+    /// reproducibly from `seed`.
+    pub fn rand_normal(shape: &[usize], mean: T, std: T, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (m, s) = (mean.as_f64(), std.as_f64());
+        let data = (0..numel(shape))
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                T::of_f64(m + s * z)
+            })
+            .collect();
+        Self::from_parts(data, shape.into())
+    }
+}
