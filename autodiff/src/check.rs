@@ -146,7 +146,11 @@ pub struct GradcheckReport {
 /// [`ErrorKind::GradCheck`] naming the worst element (input, index,
 /// analytic, numeric, error) when any element is out of tolerance; any error
 /// `f` returns.
-pub fn gradcheck<F>(f: F, inputs: &[Tensor<f64>], options: &GradcheckOptions) -> Result<GradcheckReport>
+pub fn gradcheck<F>(
+    f: F,
+    inputs: &[Tensor<f64>],
+    options: &GradcheckOptions,
+) -> Result<GradcheckReport>
 where
     F: for<'t> Fn(&'t Tape<f64>, &[Var<'t, f64>]) -> Result<Var<'t, f64>>,
 {
@@ -180,7 +184,12 @@ where
                 ),
             ));
         }
-        Ok(out.data().iter().zip(weights.data()).map(|(a, b)| a * b).sum())
+        Ok(out
+            .data()
+            .iter()
+            .zip(weights.data())
+            .map(|(a, b)| a * b)
+            .sum())
     };
 
     let mut xs: Vec<Tensor<f64>> = inputs.to_vec();

@@ -99,7 +99,13 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.op, self.message)?;
         if let Some(loc) = self.location {
-            write!(f, " (called at {}:{}:{})", loc.file(), loc.line(), loc.column())?;
+            write!(
+                f,
+                " (called at {}:{}:{})",
+                loc.file(),
+                loc.line(),
+                loc.column()
+            )?;
         }
         Ok(())
     }

@@ -90,12 +90,8 @@ macro_rules! impl_float {
                 // SAFETY: the callers (kernels::gemm) pass slices whose extents
                 // cover every index reached with these strides, which the
                 // checked indexing of the debug assertions below confirms.
-                debug_assert!(
-                    ((m - 1) as isize * rsa + (k - 1) as isize * csa) < a.len() as isize
-                );
-                debug_assert!(
-                    ((k - 1) as isize * rsb + (n - 1) as isize * csb) < b.len() as isize
-                );
+                debug_assert!(((m - 1) as isize * rsa + (k - 1) as isize * csa) < a.len() as isize);
+                debug_assert!(((k - 1) as isize * rsb + (n - 1) as isize * csb) < b.len() as isize);
                 unsafe {
                     $gemm(
                         m,

@@ -9,6 +9,7 @@ use crate::tensor::Tensor;
 ///
 /// Ask with the [`Var`] you made the leaf with: [`wrt`](Grads::wrt) gives
 /// its gradient (zeros if the output does not depend on it).
+#[derive(Clone)]
 pub struct Grads<T: Float> {
     tape_id: u64,
     grads: Vec<Option<Tensor<T>>>,
@@ -56,5 +57,17 @@ impl<T: Float> Grads<T> {
             Some(g) => g.clone(),
             None => Tensor::zeros(&leaf.shape()),
         })
+    }
+}
+
+impl<T: Float> std::fmt::Debug for Grads<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut m = f.debug_map();
+        for (id, g) in self.grads.iter().enumerate() {
+            if let Some(g) = g {
+                m.entry(&id, &g.shape());
+            }
+        }
+        m.finish()
     }
 }

@@ -19,7 +19,7 @@
 //! use autodiff::{Tape, Tensor};
 //!
 //! let tape = Tape::new();
-//! let x = tape.constant(Tensor::from_vec(vec![1.0, 2.0], &[1, 2])?);
+//! let x = tape.constant(Tensor::from_vec(vec![1.0f64, 2.0], &[1, 2])?);
 //! let w = tape.var(Tensor::from_vec(vec![0.5, -0.5, 0.25, 1.0], &[2, 2])?);
 //! let b = tape.var(Tensor::from_vec(vec![0.1, 0.2], &[2])?);
 //!

@@ -75,7 +75,8 @@ pub trait Op<T: Float>: 'static {
     /// asks for a differentiable backward pass, and run as plain arithmetic
     /// otherwise. Each returned gradient must have its input's shape. Skip
     /// the work for inputs where [`BackwardCtx::needs_grad`] is false.
-    fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, grad: Var<'t, T>) -> Result<InputGrads<'t, T>>;
+    fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, grad: Var<'t, T>)
+        -> Result<InputGrads<'t, T>>;
 }
 
 /// What a backward rule can see: its inputs and output as [`Var`]s on the

@@ -48,8 +48,16 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Shape> {
     let rank = a.len().max(b.len());
     let mut out: Shape = smallvec::smallvec![0; rank];
     for i in 0..rank {
-        let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
-        let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
+        let da = if i < rank - a.len() {
+            1
+        } else {
+            a[i - (rank - a.len())]
+        };
+        let db = if i < rank - b.len() {
+            1
+        } else {
+            b[i - (rank - b.len())]
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -89,7 +97,11 @@ pub fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
     let off = to.len() - from.len();
     let mut s: Shape = smallvec::smallvec![0; to.len()];
     for i in 0..from.len() {
-        s[i + off] = if from[i] == 1 && to[i + off] != 1 { 0 } else { own[i] };
+        s[i + off] = if from[i] == 1 && to[i + off] != 1 {
+            0
+        } else {
+            own[i]
+        };
     }
     s
 }
@@ -182,11 +194,20 @@ mod tests {
 
     #[test]
     fn broadcast_rules() {
-        assert_eq!(broadcast_shapes("t", &[2, 3], &[3]).unwrap().as_slice(), &[2, 3]);
-        assert_eq!(broadcast_shapes("t", &[2, 1], &[1, 4]).unwrap().as_slice(), &[2, 4]);
+        assert_eq!(
+            broadcast_shapes("t", &[2, 3], &[3]).unwrap().as_slice(),
+            &[2, 3]
+        );
+        assert_eq!(
+            broadcast_shapes("t", &[2, 1], &[1, 4]).unwrap().as_slice(),
+            &[2, 4]
+        );
         assert_eq!(broadcast_shapes("t", &[], &[5]).unwrap().as_slice(), &[5]);
         let e = broadcast_shapes("add", &[2, 3], &[4]).unwrap_err();
-        assert_eq!(e.to_string(), "add: [2, 3] and [4]: cannot broadcast, axis -1 has extents 3 and 4");
+        assert_eq!(
+            e.to_string(),
+            "add: [2, 3] and [4]: cannot broadcast, axis -1 has extents 3 and 4"
+        );
     }
 
     #[test]
@@ -199,7 +220,14 @@ mod tests {
         for_each_strided(&to, [&sa, &sb], |o, [x, y]| seen.push((o, x, y)));
         assert_eq!(
             seen,
-            vec![(0, 0, 0), (1, 0, 1), (2, 0, 2), (3, 1, 0), (4, 1, 1), (5, 1, 2)]
+            vec![
+                (0, 0, 0),
+                (1, 0, 1),
+                (2, 0, 2),
+                (3, 1, 0),
+                (4, 1, 1),
+                (5, 1, 2)
+            ]
         );
     }
 }

@@ -105,7 +105,11 @@ impl<T: Float> Tape<T> {
     /// A scalar constant (shape `[]`).
     #[track_caller]
     pub fn scalar(&self, value: T) -> Var<'_, T> {
-        self.push_leaf(Tensor::scalar(value), NodeKind::Constant, Location::caller())
+        self.push_leaf(
+            Tensor::scalar(value),
+            NodeKind::Constant,
+            Location::caller(),
+        )
     }
 
     /// The number of nodes on the tape (values and recorded operations).
@@ -257,7 +261,10 @@ impl<T: Float> Tape<T> {
         }
         let _restore = self.set_recording(create_graph);
         grads[root] = Some(if create_graph {
-            Slot::Node(self.push_leaf(seed, NodeKind::Constant, Location::caller()).id)
+            Slot::Node(
+                self.push_leaf(seed, NodeKind::Constant, Location::caller())
+                    .id,
+            )
         } else {
             Slot::Value(seed)
         });
@@ -301,7 +308,11 @@ impl<T: Float> Tape<T> {
             };
             let op_name = || {
                 let inner = self.inner.borrow();
-                inner.nodes[i].op.as_ref().map(|o| o.name().to_string()).unwrap_or_default()
+                inner.nodes[i]
+                    .op
+                    .as_ref()
+                    .map(|o| o.name().to_string())
+                    .unwrap_or_default()
             };
             let input_grads = result.map_err(|e| e.at(location))?;
             if input_grads.len() != ctx.inputs.len() {
@@ -321,7 +332,8 @@ impl<T: Float> Tape<T> {
                     continue;
                 };
                 let p = ctx.inputs[k];
-                let (g_shape, p_shape) = (g.shape(), self.inner.borrow().nodes[p].value.shape_vec());
+                let (g_shape, p_shape) =
+                    (g.shape(), self.inner.borrow().nodes[p].value.shape_vec());
                 if g.tape.id != self.id || g_shape != p_shape {
                     return Err(Error::new(
                         ErrorKind::Graph,

@@ -20,12 +20,31 @@ pub fn batched<T: Float>(
     trans_b: bool,
 ) -> Vec<T> {
     let mut c = vec![T::zero(); batch * m * n];
-    let (rsa, csa) = if trans_a { (1, m as isize) } else { (k as isize, 1) };
-    let (rsb, csb) = if trans_b { (1, k as isize) } else { (n as isize, 1) };
+    let (rsa, csa) = if trans_a {
+        (1, m as isize)
+    } else {
+        (k as isize, 1)
+    };
+    let (rsb, csb) = if trans_b {
+        (1, k as isize)
+    } else {
+        (n as isize, 1)
+    };
     for i in 0..batch {
         let a_i = &a[i * a_batch_stride..];
         let b_i = &b[i * b_batch_stride..];
-        T::gemm(m, k, n, a_i, rsa, csa, b_i, rsb, csb, &mut c[i * m * n..(i + 1) * m * n]);
+        T::gemm(
+            m,
+            k,
+            n,
+            a_i,
+            rsa,
+            csa,
+            b_i,
+            rsb,
+            csb,
+            &mut c[i * m * n..(i + 1) * m * n],
+        );
     }
     c
 }

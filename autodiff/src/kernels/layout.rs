@@ -80,7 +80,12 @@ pub fn index_select<T: Float>(x: &Tensor<T>, axis: usize, indices: &[usize]) -> 
 /// The adjoint of [`index_select`]: a zero tensor with extent `full` along
 /// `axis` into which entry `k` of `x` is added at position `indices[k]`
 /// (repeated indices accumulate).
-pub fn index_add<T: Float>(x: &Tensor<T>, axis: usize, indices: &[usize], full: usize) -> Tensor<T> {
+pub fn index_add<T: Float>(
+    x: &Tensor<T>,
+    axis: usize,
+    indices: &[usize],
+    full: usize,
+) -> Tensor<T> {
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let mut shape = x.shape_vec();
     shape[axis] = full;

@@ -1,6 +1,6 @@
 //! Plain numeric code on tensors: no tape in here.
 //!
-//! Operations in [`crate::ops`] call these for their forward values and
+//! The operations (`src/ops/`) call these for their forward values and
 //! their backward rules call operations, never kernels, so that the backward
 //! pass can itself be recorded.
 

@@ -44,7 +44,9 @@ impl<T: Float> Op<T> for Activation {
 
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
         Ok(match self {
-            Activation::Relu => elementwise::map(x[0], |z| if z > T::zero() { z } else { T::zero() }),
+            Activation::Relu => {
+                elementwise::map(x[0], |z| if z > T::zero() { z } else { T::zero() })
+            }
             Activation::Sigmoid => elementwise::map(x[0], sigmoid),
             Activation::Tanh => elementwise::map(x[0], T::tanh),
         })
@@ -54,10 +56,10 @@ impl<T: Float> Op<T> for Activation {
         let y = ctx.output();
         let gz = match self {
             Activation::Relu => {
-                let mask = ctx
-                    .input(0)
-                    .value()
-                    .map(|z| if z > T::zero() { T::one() } else { T::zero() });
+                let mask =
+                    ctx.input(0)
+                        .value()
+                        .map(|z| if z > T::zero() { T::one() } else { T::zero() });
                 g.mul(g.tape().constant(mask))?
             }
             // ḡ ⊙ σ(1 − σ), with σ the recorded output (differentiable again)
@@ -76,21 +78,24 @@ impl<'t, T: Float> Var<'t, T> {
         Ok(self)
     }
 
-    /// `max(0, z)` element-wise. d/dz = 1[z > 0] (0 at z = 0).
+    /// `max(0, z)` element-wise. d/dz = `1[z > 0]` (0 at z = 0).
     #[track_caller]
     pub fn relu(self) -> Result<Self> {
-        self.tape.apply_at(Activation::Relu, &[self], Location::caller())
+        self.tape
+            .apply_at(Activation::Relu, &[self], Location::caller())
     }
 
     /// `σ(z) = 1/(1 + e⁻ᶻ)` element-wise. d/dz = σ(z)(1 − σ(z)).
     #[track_caller]
     pub fn sigmoid(self) -> Result<Self> {
-        self.tape.apply_at(Activation::Sigmoid, &[self], Location::caller())
+        self.tape
+            .apply_at(Activation::Sigmoid, &[self], Location::caller())
     }
 
     /// `tanh z` element-wise. d/dz = 1 − tanh² z.
     #[track_caller]
     pub fn tanh(self) -> Result<Self> {
-        self.tape.apply_at(Activation::Tanh, &[self], Location::caller())
+        self.tape
+            .apply_at(Activation::Tanh, &[self], Location::caller())
     }
 }

@@ -124,6 +124,10 @@ impl<T: Float> Op<T> for WithScalar<T> {
     }
 }
 
+// The fallible `add`/`sub`/`mul`/`div`/`neg` share their names with the
+// operator traits on purpose: the traits below are implemented as sugar for
+// them (and panic where these return `Err`).
+#[allow(clippy::should_implement_trait)]
 impl<'t, T: Float> Var<'t, T> {
     fn binary(self, op: Binary, other: Var<'t, T>, at: &'static Location<'static>) -> Result<Self> {
         self.tape.apply_at(op, &[self, other], at)

@@ -124,7 +124,10 @@ impl<T: Float> Op<T> for CrossEntropy {
                 for (row, &l) in labels.iter().enumerate() {
                     onehot[row * c + l] = T::one();
                 }
-                (tape.constant(Tensor::from_parts(onehot, shape.clone())), None)
+                (
+                    tape.constant(Tensor::from_parts(onehot, shape.clone())),
+                    None,
+                )
             }
             None => {
                 let y = ctx.input(1);

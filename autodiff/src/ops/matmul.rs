@@ -93,14 +93,22 @@ impl<T: Float> Op<T> for Matmul {
         let (ta, tb) = (self.trans_a, self.trans_b);
         let ga = if ctx.needs_grad(0) {
             // A not transposed: ∂A = ḡ·op(B)ᵀ; transposed: ∂A = op(B)·ḡᵀ
-            let d = if ta { b.matmul_t(g, tb, true)? } else { g.matmul_t(b, false, !tb)? };
+            let d = if ta {
+                b.matmul_t(g, tb, true)?
+            } else {
+                g.matmul_t(b, false, !tb)?
+            };
             Some(d.sum_to(&a.shape())?)
         } else {
             None
         };
         let gb = if ctx.needs_grad(1) {
             // B not transposed: ∂B = op(A)ᵀ·ḡ; transposed: ∂B = ḡᵀ·op(A)
-            let d = if tb { g.matmul_t(a, true, ta)? } else { a.matmul_t(g, !ta, false)? };
+            let d = if tb {
+                g.matmul_t(a, true, ta)?
+            } else {
+                a.matmul_t(g, !ta, false)?
+            };
             Some(d.sum_to(&b.shape())?)
         } else {
             None

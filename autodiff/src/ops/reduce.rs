@@ -32,7 +32,10 @@ impl<T: Float> Op<T> for MaxAxis {
     }
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
         if x[0].shape()[self.axis] == 0 {
-            return Err(Error::shape("max", "cannot take the maximum of an empty axis"));
+            return Err(Error::shape(
+                "max",
+                "cannot take the maximum of an empty axis",
+            ));
         }
         let (values, argmax) = reduce::max_axis(x[0], self.axis);
         self.argmax = argmax;
@@ -127,7 +130,7 @@ impl<'t, T: Float> Var<'t, T> {
         let before = numel(&shape);
         let summed = self.sum_axes(axes, keepdim)?;
         let after = numel(&summed.shape());
-        let count = if after == 0 { 0 } else { before / after };
+        let count = before.checked_div(after).unwrap_or(0);
         summed.div_scalar(T::of_f64(count as f64))
     }
 

@@ -47,7 +47,10 @@ impl<T: Float> Op<T> for Permute {
         let rank = x[0].rank();
         let mut seen = vec![false; rank];
         let valid = self.perm.len() == rank
-            && self.perm.iter().all(|&p| p < rank && !std::mem::replace(&mut seen[p], true));
+            && self
+                .perm
+                .iter()
+                .all(|&p| p < rank && !std::mem::replace(&mut seen[p], true));
         if !valid {
             return Err(Error::index(
                 "permute",
@@ -141,7 +144,11 @@ impl<T: Float> Op<T> for Narrow {
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let axis = normalize_axis("narrow", self.axis, x[0].shape())?;
         let extent = x[0].shape()[axis];
-        if self.start.checked_add(self.len).is_none_or(|end| end > extent) {
+        if self
+            .start
+            .checked_add(self.len)
+            .is_none_or(|end| end > extent)
+        {
             return Err(Error::index(
                 "narrow",
                 format!(
@@ -187,7 +194,11 @@ impl<T: Float> Op<T> for PadAxis {
     }
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
         let len = ctx.input(0).shape()[self.axis];
-        Ok(smallvec![Some(g.narrow(self.axis as isize, self.start, len)?)])
+        Ok(smallvec![Some(g.narrow(
+            self.axis as isize,
+            self.start,
+            len
+        )?)])
     }
 }
 
@@ -296,7 +307,9 @@ impl<T: Float> Op<T> for IndexAdd {
         Ok(layout::index_add(x[0], self.axis, &self.indices, self.full))
     }
     fn backward<'t>(&self, _: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
-        Ok(smallvec![Some(g.index_select(self.axis as isize, &self.indices)?)])
+        Ok(smallvec![Some(
+            g.index_select(self.axis as isize, &self.indices)?
+        )])
     }
 }
 
@@ -449,8 +462,12 @@ impl<'t, T: Float> Var<'t, T> {
     #[track_caller]
     pub fn concat(parts: &[Var<'t, T>], axis: isize) -> Result<Self> {
         let Some(first) = parts.first() else {
-            return Err(Error::argument("concat", "needs at least one tensor").at(Location::caller()));
+            return Err(
+                Error::argument("concat", "needs at least one tensor").at(Location::caller())
+            );
         };
-        first.tape.apply_at(Concat { axis }, parts, Location::caller())
+        first
+            .tape
+            .apply_at(Concat { axis }, parts, Location::caller())
     }
 }

@@ -57,7 +57,15 @@ impl<T: Float> Op<T> for Unary {
             Unary::Powi(1) => g,
             Unary::Powi(n) => g.mul(x.powi(n - 1)?)?.mul_scalar(T::of_f64(n as f64))?,
             Unary::Abs => {
-                let sign = x.value().map(|v| if v > T::zero() { T::one() } else if v < T::zero() { -T::one() } else { T::zero() });
+                let sign = x.value().map(|v| {
+                    if v > T::zero() {
+                        T::one()
+                    } else if v < T::zero() {
+                        -T::one()
+                    } else {
+                        T::zero()
+                    }
+                });
                 g.mul(g.tape().constant(sign))?
             }
         };

@@ -22,7 +22,14 @@ impl<T: Float> fmt::Display for Tensor<T> {
         if shape.is_empty() {
             return write!(f, "{:.*}", precision, self.data()[0]);
         }
-        write_axis(f, self.data(), shape, 0, 0, precision)
+        // right-align every entry to the widest one, so columns line up
+        let width = self
+            .data()
+            .iter()
+            .map(|v| format!("{:.*}", precision, v).chars().count())
+            .max()
+            .unwrap_or(0);
+        write_axis(f, self.data(), shape, 0, 0, (precision, width))
     }
 }
 
@@ -32,7 +39,7 @@ fn write_axis<T: Float>(
     shape: &[usize],
     axis: usize,
     offset: usize,
-    precision: usize,
+    (precision, width): (usize, usize),
 ) -> fmt::Result {
     let n = shape[axis];
     let stride: usize = shape[axis + 1..].iter().product();
@@ -61,9 +68,16 @@ fn write_axis<T: Float>(
         match entry {
             None => write!(f, "...")?,
             Some(i) if axis + 1 == shape.len() => {
-                write!(f, "{:.*}", precision, data[offset + i])?
+                write!(f, "{:>w$.p$}", data[offset + i], w = width, p = precision)?
             }
-            Some(i) => write_axis(f, data, shape, axis + 1, offset + i * stride, precision)?,
+            Some(i) => write_axis(
+                f,
+                data,
+                shape,
+                axis + 1,
+                offset + i * stride,
+                (precision, width),
+            )?,
         }
     }
     write!(f, "]")
@@ -84,5 +98,11 @@ mod tests {
     fn elides_long_axes() {
         let t = Tensor::<f64>::from_fn(&[10], |i| i[0] as f64);
         assert_eq!(format!("{t:.0}"), "[0, 1, 2, ..., 7, 8, 9]");
+    }
+
+    #[test]
+    fn aligns_columns() {
+        let t = Tensor::from_vec(vec![-1.0f64, 2.0, 3.0, -40.0], &[2, 2]).unwrap();
+        assert_eq!(format!("{t:.1}"), "[[ -1.0,   2.0],\n [  3.0, -40.0]]");
     }
 }

@@ -195,7 +195,10 @@ impl<T: Float> Tensor<T> {
 
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
-        Self::from_parts(self.data.iter().map(|&x| f(x)).collect(), self.shape.clone())
+        Self::from_parts(
+            self.data.iter().map(|&x| f(x)).collect(),
+            self.shape.clone(),
+        )
     }
 
     /// Converts every element to another float type (`f32` ↔ `f64`).
