@@ -23,3 +23,9 @@ pub mod prelude {
         InputGrads, Op, Result, Tape, Tensor, Var,
     };
 }
+
+/// The README's code blocks, compiled and run as doc tests so that they
+/// stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

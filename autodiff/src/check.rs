@@ -1,5 +1,5 @@
-//! Derivatives beyond one gradient: full Jacobians, and `gradcheck`, which
-//! compares the tape's gradients with central finite differences.
+//! Full Jacobians of a value on the tape, and `gradcheck`, which compares
+//! the tape's gradients with central finite differences.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::float::Float;
@@ -40,7 +40,9 @@ impl<'t, T: Float> Var<'t, T> {
             let mut seed = vec![T::zero(); m];
             seed[i] = T::one();
             let seed = Tensor::from_parts(seed, out_shape.clone());
-            let mut slots = self.tape.sweep(self.id, seed, false, &[wrt.id])?;
+            let mut slots = self
+                .tape
+                .sweep(self.id, Slot::Value(seed), false, &[wrt.id])?;
             if let Some(Some(Slot::Value(g))) = slots.get_mut(wrt.id).map(Option::take) {
                 jac[i * n..(i + 1) * n].copy_from_slice(g.data());
             }
@@ -48,30 +50,6 @@ impl<'t, T: Float> Var<'t, T> {
         let shape: Shape = out_shape.iter().chain(in_shape.iter()).copied().collect();
         Ok(Tensor::from_parts(jac, shape))
     }
-}
-
-/// The Jacobian of `f` at `x`, of shape `f(x).shape ++ x.shape`, by one
-/// reverse sweep per output element (JAX's `jacrev`).
-///
-/// ```
-/// use autodiff::{jacobian, Tensor};
-/// let x = Tensor::from_vec(vec![0.0, 0.0], &[2])?;
-/// let j = jacobian(|z| z.softmax(-1), &x)?;
-/// assert_eq!(j.data(), &[0.25, -0.25, -0.25, 0.25]); // diag(ŷ) − ŷŷᵀ at ŷ = ½
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-///
-/// # Errors
-/// Whatever `f` returns, and the errors of [`Var::jacobian`].
-pub fn jacobian<T, F>(f: F, x: &Tensor<T>) -> Result<Tensor<T>>
-where
-    T: Float,
-    F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>,
-{
-    let tape = Tape::new();
-    let xv = tape.var(x.clone());
-    let y = f(xv)?;
-    y.jacobian(xv)
 }
 
 /// Settings of [`gradcheck`].
@@ -168,10 +146,11 @@ where
     let grads = y.vjp(&weights)?;
     let analytic: Vec<Tensor<f64>> = vars.iter().map(|&v| grads.wrt(v)).collect::<Result<_>>()?;
 
-    // L(x) = Σ r ⊙ f(x), evaluated without recording
+    // L(x) = Σ r ⊙ f(x); the inputs are tracked here too, so that an `f`
+    // that itself takes gradients (x ↦ ∇g(x)) evaluates the same function
     let loss = |xs: &[Tensor<f64>]| -> Result<f64> {
         let tape = Tape::new();
-        let vars: Vec<_> = xs.iter().map(|x| tape.constant(x.clone())).collect();
+        let vars: Vec<_> = xs.iter().map(|x| tape.var(x.clone())).collect();
         let out = f(&tape, &vars)?.value();
         if out.shape() != out_shape.as_slice() {
             return Err(Error::new(

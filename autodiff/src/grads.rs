@@ -13,11 +13,17 @@ use crate::tensor::Tensor;
 pub struct Grads<T: Float> {
     tape_id: u64,
     grads: Vec<Option<Tensor<T>>>,
+    /// Intermediate values whose gradients were kept ([`Var::retain_grad`]).
+    retained: Vec<usize>,
 }
 
 impl<T: Float> Grads<T> {
-    pub(crate) fn new(tape_id: u64, grads: Vec<Option<Tensor<T>>>) -> Self {
-        Grads { tape_id, grads }
+    pub(crate) fn new(tape_id: u64, grads: Vec<Option<Tensor<T>>>, retained: Vec<usize>) -> Self {
+        Grads {
+            tape_id,
+            grads,
+            retained,
+        }
     }
 
     /// The gradient with respect to `leaf`, or `None` when the sweep did not
@@ -29,12 +35,13 @@ impl<T: Float> Grads<T> {
         self.grads.get(leaf.id()).and_then(|g| g.as_ref())
     }
 
-    /// The gradient with respect to the tracked leaf `leaf`: zeros of its
-    /// shape when the output does not depend on it.
+    /// The gradient with respect to `leaf` — a tracked leaf, or a value
+    /// marked with [`Var::retain_grad`] before the sweep: zeros of its shape
+    /// when the output does not depend on it.
     ///
     /// # Errors
-    /// [`ErrorKind::Graph`] when `leaf` was not made by
-    /// [`Tape::var`](crate::Tape::var) on the tape this sweep ran on.
+    /// [`ErrorKind::Graph`] when `leaf` is on another tape, or is neither a
+    /// tracked leaf (made by [`Tape::var`](crate::Tape::var)) nor retained.
     pub fn wrt(&self, leaf: Var<'_, T>) -> Result<Tensor<T>> {
         if leaf.tape().id() != self.tape_id {
             return Err(Error::new(
@@ -43,15 +50,9 @@ impl<T: Float> Grads<T> {
                 "the value belongs to another tape than the one differentiated",
             ));
         }
-        if leaf.tape().node_kind(leaf.id()) != NodeKind::Leaf {
-            return Err(Error::new(
-                ErrorKind::Graph,
-                "grads",
-                format!(
-                    "value #{} is not a tracked leaf (make it with Tape::var to get its gradient)",
-                    leaf.id()
-                ),
-            ));
+        if leaf.tape().node_kind(leaf.id()) != NodeKind::Leaf && !self.retained.contains(&leaf.id())
+        {
+            return Err(crate::tape::not_kept(leaf.id()));
         }
         Ok(match self.get(leaf) {
             Some(g) => g.clone(),

@@ -47,6 +47,7 @@
 #![warn(missing_docs)]
 
 mod check;
+mod derivatives;
 mod error;
 mod float;
 mod grads;
@@ -57,13 +58,14 @@ pub mod shape;
 mod tape;
 mod tensor;
 
-pub use check::{gradcheck, jacobian, GradcheckOptions, GradcheckReport, GradcheckWorst};
+pub use check::{gradcheck, GradcheckOptions, GradcheckReport, GradcheckWorst};
+pub use derivatives::{hessian, hvp, jacobian, jacobian_fwd, jvp};
 pub use error::{Error, ErrorKind, Result};
 pub use float::Float;
 pub use grads::Grads;
 pub use op::{BackwardCtx, InputGrads, Op};
 pub use shape::Shape;
-pub use tape::{Tape, Var};
+pub use tape::{GradHook, Tape, Var, VarGrads};
 pub use tensor::Tensor;
 
 /// Re-exported so that custom operations can build [`InputGrads`] with

@@ -1,0 +1,165 @@
+//! Derivatives of functions `f: Tensor → Tensor`: Jacobians by reverse and
+//! by forward mode, Jacobian-vector products, Hessians and Hessian-vector
+//! products.
+//!
+//! Forward mode uses the double-VJP trick: the recorded VJP `u ↦ Jᵀu` is
+//! linear in `u`, so its own VJP with seed `v` is `(Jᵀ)ᵀv = Jv`. Second
+//! derivatives differentiate a recorded gradient again (reverse over
+//! reverse).
+
+use crate::error::Result;
+use crate::float::Float;
+use crate::kernels::layout;
+use crate::shape::{numel, Shape};
+use crate::tape::{Tape, Var};
+use crate::tensor::Tensor;
+
+/// The Jacobian of `f` at `x`, of shape `f(x).shape ++ x.shape`, by one
+/// reverse sweep per output element (JAX's `jacrev`).
+///
+/// ```
+/// use autodiff::{jacobian, Tensor};
+/// let x = Tensor::from_vec(vec![0.0, 0.0], &[2])?;
+/// let j = jacobian(|z| z.softmax(-1), &x)?;
+/// assert_eq!(j.data(), &[0.25, -0.25, -0.25, 0.25]); // diag(ŷ) − ŷŷᵀ at ŷ = ½
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// Whatever `f` returns, and the errors of [`Var::jacobian`].
+pub fn jacobian<T, F>(f: F, x: &Tensor<T>) -> Result<Tensor<T>>
+where
+    T: Float,
+    F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>,
+{
+    let tape = Tape::new();
+    let xv = tape.var(x.clone());
+    let y = f(xv)?;
+    y.jacobian(xv)
+}
+
+/// The Jacobian-vector product `J·v` of `f` at `x` (forward mode, JAX's
+/// `jvp`), returned with `f(x)`. `v` has `x`'s shape; `J·v` has `f(x)`'s.
+///
+/// ```
+/// use autodiff::{jvp, Tensor};
+/// let x = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
+/// let v = Tensor::from_vec(vec![1.0, 0.5], &[2])?;
+/// let (y, jv) = jvp(|x| x.square(), &x, &v)?; // J = diag(2x)
+/// assert_eq!(y.data(), &[1.0, 4.0]);
+/// assert_eq!(jv.data(), &[2.0, 2.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// Whatever `f` returns; [`ErrorKind::Shape`](crate::ErrorKind::Shape)
+/// when `v`'s shape is not `x`'s.
+pub fn jvp<T, F>(f: F, x: &Tensor<T>, v: &Tensor<T>) -> Result<(Tensor<T>, Tensor<T>)>
+where
+    T: Float,
+    F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>,
+{
+    let tape = Tape::new();
+    let xv = tape.var(x.clone());
+    xv.check_seed("jvp", v.shape())?;
+    let y = f(xv)?;
+    let (u, jt_u) = transposed_vjp(y, xv)?;
+    let s = jt_u.mul(tape.constant(v.clone()))?.sum()?;
+    Ok((y.value(), s.backward()?.wrt(u)?))
+}
+
+/// The Jacobian of `f` at `x` by forward mode: one Jacobian-vector product
+/// per input element (column), of shape `f(x).shape ++ x.shape` — the same
+/// matrix as [`jacobian`], built column by column (JAX's `jacfwd`).
+///
+/// ```
+/// use autodiff::{jacobian, jacobian_fwd, Tensor};
+/// let x = Tensor::from_vec(vec![0.3, -1.2, 2.0], &[3])?;
+/// let fwd = jacobian_fwd(|x| x.tanh()?.softmax(-1), &x)?;
+/// let rev = jacobian(|x| x.tanh()?.softmax(-1), &x)?;
+/// assert!(fwd.max_abs_diff(&rev)? < 1e-15);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// Whatever `f` returns.
+pub fn jacobian_fwd<T, F>(f: F, x: &Tensor<T>) -> Result<Tensor<T>>
+where
+    T: Float,
+    F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>,
+{
+    let tape = Tape::new();
+    let xv = tape.var(x.clone());
+    let y = f(xv)?;
+    let (u, jt_u) = transposed_vjp(y, xv)?;
+    // ∂(Jᵀu)/∂u = Jᵀ, shape x.shape ++ y.shape; column j of J is its row j
+    let jt = jt_u.jacobian(u)?;
+    let (n_in, n_out) = (x.numel(), numel(&y.shape()));
+    let j = layout::permute(&jt.reshape(&[n_in, n_out])?, &[1, 0]);
+    let shape: Shape = y.shape().iter().chain(x.shape()).copied().collect();
+    j.reshape(&shape)
+}
+
+/// The recorded `u ↦ Jᵀu` for `y = f(x)`, with `u` a tracked leaf of `y`'s
+/// shape (its value, zero, does not matter: the map is linear in `u`).
+fn transposed_vjp<'t, T: Float>(y: Var<'t, T>, x: Var<'t, T>) -> Result<(Var<'t, T>, Var<'t, T>)> {
+    let u = y.tape().var(Tensor::zeros(&y.shape()));
+    let jt_u = y.vjp_graph(u, &[x])?.wrt(x)?;
+    Ok((u, jt_u))
+}
+
+/// The Hessian-vector product `H·v` of a scalar function `f` at `x`, by
+/// reverse over reverse: the gradient of `⟨∇f(x), v⟩`. `v` and the result
+/// have `x`'s shape.
+///
+/// ```
+/// use autodiff::{hvp, Tensor};
+/// // f(x) = Σ x³, H = diag(6x)
+/// let x = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
+/// let v = Tensor::from_vec(vec![1.0, 1.0], &[2])?;
+/// assert_eq!(hvp(|x| x.powi(3)?.sum(), &x, &v)?.data(), &[6.0, 12.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// Whatever `f` returns; [`ErrorKind::Shape`](crate::ErrorKind::Shape)
+/// when `f(x)` is not a single element or `v`'s shape is not `x`'s.
+pub fn hvp<T, F>(f: F, x: &Tensor<T>, v: &Tensor<T>) -> Result<Tensor<T>>
+where
+    T: Float,
+    F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>,
+{
+    let tape = Tape::new();
+    let xv = tape.var(x.clone());
+    xv.check_seed("hvp", v.shape())?;
+    let g = f(xv)?.grad(xv)?;
+    let s = g.mul(tape.constant(v.clone()))?.sum()?;
+    s.backward()?.wrt(xv)
+}
+
+/// The Hessian of a scalar function `f` at `x`, of shape
+/// `x.shape ++ x.shape`: the recorded gradient differentiated once per
+/// input element (one Hessian-vector product with each unit vector).
+///
+/// ```
+/// use autodiff::{hessian, Tensor};
+/// // f(x) = x₀² x₁, H = [[2x₁, 2x₀], [2x₀, 0]]
+/// let x = Tensor::from_vec(vec![3.0, 5.0], &[2])?;
+/// let h = hessian(|x| x.narrow(0, 0, 1)?.square()?.mul(x.narrow(0, 1, 1)?)?.sum(), &x)?;
+/// assert_eq!(h.data(), &[10.0, 6.0, 6.0, 0.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// Whatever `f` returns; [`ErrorKind::Shape`](crate::ErrorKind::Shape)
+/// when `f(x)` is not a single element.
+pub fn hessian<T, F>(f: F, x: &Tensor<T>) -> Result<Tensor<T>>
+where
+    T: Float,
+    F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>,
+{
+    let tape = Tape::new();
+    let xv = tape.var(x.clone());
+    let g = f(xv)?.grad(xv)?;
+    g.jacobian(xv)
+}

@@ -1,0 +1,346 @@
+//! The tape (a Wengert list) and [`Var`], a handle to a value on it.
+//!
+//! Every operation on tracked values appends one node: its value, its
+//! parents and its backward rule (an [`Op`]). [`Var::backward`] makes one
+//! sweep over the nodes in reverse creation order — no recursion, no
+//! topological sort — so a chain of any length is differentiated in
+//! constant stack space. Dropping the tape frees the whole graph.
+
+mod dot;
+mod sweep;
+mod var;
+
+use std::cell::RefCell;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use smallvec::SmallVec;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::float::Float;
+use crate::op::Op;
+use crate::shape::fmt_shape;
+use crate::tensor::Tensor;
+
+pub(crate) use sweep::Slot;
+pub(crate) use var::not_kept;
+pub use var::{Var, VarGrads};
+
+static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    /// A tracked input made by [`Tape::var`]: its gradient is reported.
+    Leaf,
+    /// A value that needs no gradient: made by [`Tape::constant`], computed
+    /// from constants only, under [`Tape::no_grad`], or [`Var::detach`]ed.
+    Constant,
+    /// The output of a recorded operation.
+    Op,
+}
+
+pub(crate) struct Node<T: Float> {
+    pub(crate) value: Tensor<T>,
+    pub(crate) parents: SmallVec<[usize; 2]>,
+    pub(crate) op: Option<Box<dyn Op<T>>>,
+    pub(crate) kind: NodeKind,
+    /// Keep this node's gradient in the sweep's result ([`Var::retain_grad`]).
+    pub(crate) retain: bool,
+    pub(crate) location: &'static Location<'static>,
+}
+
+impl<T: Float> Node<T> {
+    pub(crate) fn requires_grad(&self) -> bool {
+        self.kind != NodeKind::Constant
+    }
+}
+
+/// A function that sees the gradient flowing into a value and may replace it.
+pub type GradHook<T> = Box<dyn FnMut(&Tensor<T>) -> Option<Tensor<T>>>;
+
+pub(crate) struct Inner<T: Float> {
+    pub(crate) nodes: Vec<Node<T>>,
+    pub(crate) recording: bool,
+    pub(crate) anomaly: bool,
+    pub(crate) hooks: Vec<(usize, GradHook<T>)>,
+}
+
+/// A Wengert list: the record of every operation on tracked values.
+///
+/// Make values with [`var`](Tape::var) (tracked: you get their gradients) or
+/// [`constant`](Tape::constant), compute with [`Var`]'s operations, and call
+/// [`Var::backward`] on a scalar result.
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?);
+/// let y = x.mul(x)?.sum()?; // y = Σ x²
+/// let grads = y.backward()?;
+/// assert_eq!(grads.wrt(x)?.data(), &[2.0, 4.0, 6.0]); // ∂y/∂x = 2x
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+pub struct Tape<T: Float> {
+    id: u64,
+    pub(crate) inner: RefCell<Inner<T>>,
+}
+
+impl<T: Float> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Float> Tape<T> {
+    /// An empty tape, recording, with anomaly detection off.
+    pub fn new() -> Self {
+        Tape {
+            id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
+            inner: RefCell::new(Inner {
+                nodes: Vec::new(),
+                recording: true,
+                anomaly: false,
+                hooks: Vec::new(),
+            }),
+        }
+    }
+
+    /// A tracked leaf: a value whose gradient [`Var::backward`] reports.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(3.0));
+    /// assert!(x.requires_grad());
+    /// ```
+    #[track_caller]
+    pub fn var(&self, value: Tensor<T>) -> Var<'_, T> {
+        Var::from_id(
+            self,
+            self.push_node(value, NodeKind::Leaf, Location::caller()),
+        )
+    }
+
+    /// An untracked value: it records nothing and gets no gradient.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let c = tape.constant(Tensor::scalar(3.0));
+    /// assert!(!c.requires_grad());
+    /// ```
+    #[track_caller]
+    pub fn constant(&self, value: Tensor<T>) -> Var<'_, T> {
+        Var::from_id(
+            self,
+            self.push_node(value, NodeKind::Constant, Location::caller()),
+        )
+    }
+
+    /// A scalar constant (shape `[]`).
+    ///
+    /// ```
+    /// use autodiff::Tape;
+    /// let tape = Tape::new();
+    /// assert_eq!(tape.scalar(2.5).value().item()?, 2.5);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn scalar(&self, value: T) -> Var<'_, T> {
+        self.constant(Tensor::scalar(value))
+    }
+
+    /// The number of nodes on the tape (values and recorded operations).
+    pub fn len(&self) -> usize {
+        self.inner.borrow().nodes.len()
+    }
+
+    /// Whether the tape holds no node.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether operations on tracked values are being recorded (false inside
+    /// [`no_grad`](Tape::no_grad)).
+    pub fn is_recording(&self) -> bool {
+        self.inner.borrow().recording
+    }
+
+    /// Runs `f` with recording off: the values it computes are constants.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(3.0));
+    /// let y = tape.no_grad(|| x.mul(x))?;
+    /// assert!(!y.requires_grad());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn no_grad<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _restore = self.set_recording(false);
+        f()
+    }
+
+    /// Switches anomaly detection on or off (off by default).
+    ///
+    /// When on, the first operation whose forward value, or whose backward
+    /// gradient, holds a NaN or an infinity stops the computation with an
+    /// [`ErrorKind::Anomaly`] error naming the operation, the shapes and the
+    /// source line that recorded it. When off it costs one flag test per
+    /// operation.
+    ///
+    /// ```
+    /// use autodiff::{ErrorKind, Tape, Tensor};
+    /// let tape = Tape::new();
+    /// tape.detect_anomalies(true);
+    /// let x = tape.var(Tensor::scalar(0.0));
+    /// let err = x.ln().unwrap_err(); // ln 0 = −∞
+    /// assert_eq!((err.kind(), err.op()), (ErrorKind::Anomaly, "ln"));
+    /// ```
+    pub fn detect_anomalies(&self, on: bool) {
+        self.inner.borrow_mut().anomaly = on;
+    }
+
+    /// Whether anomaly detection is on.
+    ///
+    /// ```
+    /// use autodiff::Tape;
+    /// let tape = Tape::<f32>::new();
+    /// assert!(!tape.detects_anomalies());
+    /// ```
+    pub fn detects_anomalies(&self) -> bool {
+        self.inner.borrow().anomaly
+    }
+
+    /// Records an operation — built-in or user-defined — on `inputs`: runs
+    /// its forward function and, if any input needs a gradient, appends a
+    /// node with its backward rule. This is the public extension point; see
+    /// [`Op`] for an example.
+    ///
+    /// # Errors
+    /// The operation's own forward errors, with the caller's location;
+    /// [`ErrorKind::Graph`] when an input belongs to another tape;
+    /// [`ErrorKind::Anomaly`] for a non-finite output in anomaly mode.
+    #[track_caller]
+    pub fn apply<O: Op<T>>(&self, op: O, inputs: &[Var<'_, T>]) -> Result<Var<'_, T>> {
+        self.apply_at(op, inputs, Location::caller())
+    }
+
+    pub(crate) fn apply_at<O: Op<T>>(
+        &self,
+        mut op: O,
+        inputs: &[Var<'_, T>],
+        location: &'static Location<'static>,
+    ) -> Result<Var<'_, T>> {
+        for (k, v) in inputs.iter().enumerate() {
+            if v.tape.id != self.id {
+                return Err(Error::new(
+                    ErrorKind::Graph,
+                    op.name(),
+                    format!("input {k} belongs to another tape"),
+                )
+                .at(location));
+            }
+        }
+        let (value, track) = {
+            let inner = self.inner.borrow();
+            let values: SmallVec<[&Tensor<T>; 4]> =
+                inputs.iter().map(|v| &inner.nodes[v.id].value).collect();
+            let value = op.forward(&values).map_err(|e| e.at(location))?;
+            if inner.anomaly && !value.all_finite() {
+                let shapes: Vec<String> = values.iter().map(|t| fmt_shape(t.shape())).collect();
+                return Err(Error::new(
+                    ErrorKind::Anomaly,
+                    op.name(),
+                    format!(
+                        "forward produced NaN or infinity in its output of shape {} from inputs of shapes {} (anomaly mode)",
+                        fmt_shape(value.shape()),
+                        shapes.join(", ")
+                    ),
+                )
+                .at(location));
+            }
+            let track = inner.recording && inputs.iter().any(|v| inner.nodes[v.id].requires_grad());
+            (value, track)
+        };
+        let mut inner = self.inner.borrow_mut();
+        let id = inner.nodes.len();
+        inner.nodes.push(if track {
+            Node {
+                value,
+                parents: inputs.iter().map(|v| v.id).collect(),
+                op: Some(Box::new(op)),
+                kind: NodeKind::Op,
+                retain: false,
+                location,
+            }
+        } else {
+            Node {
+                value,
+                parents: SmallVec::new(),
+                op: None,
+                kind: NodeKind::Constant,
+                retain: false,
+                location,
+            }
+        });
+        Ok(Var::from_id(self, id))
+    }
+
+    pub(crate) fn push_node(
+        &self,
+        value: Tensor<T>,
+        kind: NodeKind,
+        location: &'static Location<'static>,
+    ) -> usize {
+        let mut inner = self.inner.borrow_mut();
+        let id = inner.nodes.len();
+        inner.nodes.push(Node {
+            value,
+            parents: SmallVec::new(),
+            op: None,
+            kind,
+            retain: false,
+            location,
+        });
+        id
+    }
+
+    /// Sets the recording flag; the returned guard restores the old one.
+    pub(crate) fn set_recording(&self, on: bool) -> RecordingGuard<'_, T> {
+        let previous = std::mem::replace(&mut self.inner.borrow_mut().recording, on);
+        RecordingGuard {
+            tape: self,
+            previous,
+        }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub(crate) fn node_value(&self, id: usize) -> Tensor<T> {
+        self.inner.borrow().nodes[id].value.clone()
+    }
+
+    pub(crate) fn node_kind(&self, id: usize) -> NodeKind {
+        self.inner.borrow().nodes[id].kind
+    }
+
+    pub(crate) fn node_retained(&self, id: usize) -> bool {
+        self.inner.borrow().nodes[id].retain
+    }
+}
+
+/// Restores the recording flag when dropped.
+pub(crate) struct RecordingGuard<'t, T: Float> {
+    tape: &'t Tape<T>,
+    previous: bool,
+}
+
+impl<T: Float> Drop for RecordingGuard<'_, T> {
+    fn drop(&mut self) {
+        self.tape.inner.borrow_mut().recording = self.previous;
+    }
+}

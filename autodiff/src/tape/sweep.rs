@@ -1,0 +1,236 @@
+//! The reverse sweep: one loop over the Wengert list from the output down.
+//!
+//! For each node that received a gradient ḡ, its backward rule turns ḡ into
+//! gradients for the node's inputs, which are stored (first arrival) or
+//! added (fan-out). Leaves and retained values keep theirs.
+//!
+//! Two modes share the loop:
+//! - **plain** (`create_graph = false`): gradients are tensors; the rules
+//!   run with recording off, and the temporaries they put on the tape are
+//!   removed as soon as each rule returns, so the tape does not grow.
+//! - **recorded** (`create_graph = true`): gradients are nodes on the tape,
+//!   computed by recorded operations, and so can be differentiated again.
+
+use std::panic::Location;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::float::Float;
+use crate::op::BackwardCtx;
+use crate::shape::fmt_shape;
+use crate::tensor::Tensor;
+
+use super::{NodeKind, Tape, Var};
+
+/// A gradient during the sweep: a plain tensor or a node on the tape.
+#[derive(Clone)]
+pub(crate) enum Slot<T: Float> {
+    Value(Tensor<T>),
+    Node(usize),
+}
+
+impl<T: Float> Tape<T> {
+    /// The reverse sweep from `root`, seeded with `seed` (the gradient of
+    /// the final scalar with respect to `root`). Returns one slot per node
+    /// up to `root`: the gradients of the leaves, of the nodes in `retain`
+    /// and of those marked by [`Var::retain_grad`]; other slots are consumed.
+    pub(crate) fn sweep(
+        &self,
+        root: usize,
+        seed: Slot<T>,
+        create_graph: bool,
+        retain: &[usize],
+    ) -> Result<Vec<Option<Slot<T>>>> {
+        let n = root + 1;
+        let mut grads: Vec<Option<Slot<T>>> = (0..n).map(|_| None).collect();
+        if !self.inner.borrow().nodes[root].requires_grad() {
+            return Ok(grads);
+        }
+        let _recording = self.set_recording(create_graph);
+        // Anomaly checks of the forward values computed inside rules would
+        // blame the rule's helper operations; the sweep checks the rule's
+        // results itself instead and names the operation they belong to.
+        let anomaly = std::mem::replace(&mut self.inner.borrow_mut().anomaly, false);
+        let _anomaly = AnomalyGuard {
+            tape: self,
+            previous: anomaly,
+        };
+        grads[root] = Some(match seed {
+            Slot::Value(t) if create_graph => Slot::Node(self.constant_at(t, Location::caller())),
+            other => other,
+        });
+        for i in (0..n).rev() {
+            let Some(slot) = grads[i].take() else {
+                continue;
+            };
+            let slot = self.run_hooks(i, slot, create_graph)?;
+            let (op, ctx, keep) = {
+                let mut inner = self.inner.borrow_mut();
+                let keep = inner.nodes[i].retain || retain.contains(&i);
+                let node = &mut inner.nodes[i];
+                let Some(op) = node.op.take() else {
+                    grads[i] = Some(slot); // a leaf (or constant seed): keep it
+                    continue;
+                };
+                let parents = node.parents.clone();
+                let needs = parents
+                    .iter()
+                    .map(|&p| inner.nodes[p].requires_grad())
+                    .collect();
+                let ctx = BackwardCtx {
+                    tape: self,
+                    inputs: parents,
+                    output: i,
+                    needs,
+                };
+                (op, ctx, keep)
+            };
+            if keep {
+                grads[i] = Some(slot.clone());
+            }
+            let mark = self.len();
+            let grad_out = match slot {
+                Slot::Value(t) => Var::from_id(self, self.constant_at(t, Location::caller())),
+                Slot::Node(id) => Var::from_id(self, id),
+            };
+            let result = op.backward(&ctx, grad_out);
+            let (location, name) = {
+                let mut inner = self.inner.borrow_mut();
+                let name = op.name().to_string();
+                inner.nodes[i].op = Some(op);
+                (inner.nodes[i].location, name)
+            };
+            let input_grads = result.map_err(|e| e.at(location))?;
+            if input_grads.len() != ctx.inputs.len() {
+                return Err(Error::new(
+                    ErrorKind::Graph,
+                    name,
+                    format!(
+                        "backward returned {} gradients for {} inputs",
+                        input_grads.len(),
+                        ctx.inputs.len()
+                    ),
+                )
+                .at(location));
+            }
+            for (k, g) in input_grads.into_iter().enumerate() {
+                let (Some(g), true) = (g, ctx.needs[k]) else {
+                    continue;
+                };
+                let p = ctx.inputs[k];
+                let p_shape = self.inner.borrow().nodes[p].value.shape_vec();
+                let g_shape = g.shape();
+                if g.tape.id() != self.id() || g_shape != p_shape {
+                    return Err(Error::new(
+                        ErrorKind::Graph,
+                        name,
+                        format!(
+                            "backward returned a gradient of shape {} for input {k} of shape {}",
+                            fmt_shape(&g_shape),
+                            fmt_shape(&p_shape)
+                        ),
+                    )
+                    .at(location));
+                }
+                let value = g.value();
+                if anomaly && !value.all_finite() {
+                    return Err(Error::new(
+                        ErrorKind::Anomaly,
+                        name,
+                        format!(
+                            "backward produced NaN or infinity in the gradient for input {k} (shape {}) (anomaly mode)",
+                            fmt_shape(&p_shape)
+                        ),
+                    )
+                    .at(location));
+                }
+                let new = if create_graph {
+                    Slot::Node(g.id)
+                } else {
+                    Slot::Value(value)
+                };
+                grads[p] = Some(match grads[p].take() {
+                    None => new,
+                    Some(old) => self.accumulate(old, new)?,
+                });
+            }
+            if !create_graph {
+                self.inner.borrow_mut().nodes.truncate(mark);
+            }
+        }
+        Ok(grads)
+    }
+
+    /// Adds a second gradient into a slot (fan-out). Plain tensors add in
+    /// place; recorded gradients add through a recorded operation.
+    fn accumulate(&self, old: Slot<T>, new: Slot<T>) -> Result<Slot<T>> {
+        Ok(match (old, new) {
+            (Slot::Value(mut a), Slot::Value(b)) => {
+                crate::kernels::elementwise::add_assign(&mut a, &b);
+                Slot::Value(a)
+            }
+            (Slot::Node(a), Slot::Node(b)) => {
+                let sum = Var::from_id(self, a).add(Var::from_id(self, b))?;
+                Slot::Node(sum.id)
+            }
+            _ => unreachable!("one sweep never mixes recorded and plain gradients"),
+        })
+    }
+
+    /// Passes the complete gradient of node `i` through the hooks registered
+    /// on it, in registration order; a hook that returns a tensor replaces
+    /// the gradient.
+    fn run_hooks(&self, i: usize, slot: Slot<T>, create_graph: bool) -> Result<Slot<T>> {
+        if self.inner.borrow().hooks.iter().all(|(id, _)| *id != i) {
+            return Ok(slot);
+        }
+        let mut hooks = std::mem::take(&mut self.inner.borrow_mut().hooks);
+        let mut slot = slot;
+        let mut outcome = Ok(());
+        for (_, hook) in hooks.iter_mut().filter(|(id, _)| *id == i) {
+            let current = match &slot {
+                Slot::Value(t) => t.clone(),
+                Slot::Node(id) => self.node_value(*id),
+            };
+            if let Some(new) = hook(&current) {
+                if new.shape() != current.shape() {
+                    outcome = Err(Error::new(
+                        ErrorKind::Graph,
+                        "hook",
+                        format!(
+                            "a hook on value #{i} returned a gradient of shape {} for shape {}",
+                            fmt_shape(new.shape()),
+                            fmt_shape(current.shape())
+                        ),
+                    ));
+                    break;
+                }
+                slot = if create_graph {
+                    Slot::Node(self.constant_at(new, Location::caller()))
+                } else {
+                    Slot::Value(new)
+                };
+            }
+        }
+        let mut inner = self.inner.borrow_mut();
+        // hooks registered while the hooks ran (not possible today) are kept too
+        hooks.append(&mut inner.hooks);
+        inner.hooks = hooks;
+        outcome.map(|()| slot)
+    }
+
+    fn constant_at(&self, value: Tensor<T>, location: &'static Location<'static>) -> usize {
+        self.push_node(value, NodeKind::Constant, location)
+    }
+}
+
+/// Restores the anomaly flag when the sweep ends, however it ends.
+struct AnomalyGuard<'t, T: Float> {
+    tape: &'t Tape<T>,
+    previous: bool,
+}
+
+impl<T: Float> Drop for AnomalyGuard<'_, T> {
+    fn drop(&mut self) {
+        self.tape.inner.borrow_mut().anomaly = self.previous;
+    }
+}
