@@ -44,6 +44,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An error of `kind` raised by operation `op` with a message that says
     /// what was wrong.
+    ///
+    /// ```
+    /// use autodiff::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::Shape, "my_op", "[2] and [3] differ");
+    /// assert_eq!(e.to_string(), "my_op: [2] and [3] differ");
+    /// ```
     pub fn new(kind: ErrorKind, op: impl Into<String>, message: impl Into<String>) -> Self {
         Error {
             kind,
@@ -54,42 +60,91 @@ impl Error {
     }
 
     /// A [`ErrorKind::Shape`] error.
+    ///
+    /// ```
+    /// use autodiff::{Error, ErrorKind};
+    /// assert_eq!(Error::shape("conv2d", "kernel larger than image").kind(), ErrorKind::Shape);
+    /// ```
     pub fn shape(op: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Shape, op, message)
     }
 
     /// A [`ErrorKind::Index`] error.
+    ///
+    /// ```
+    /// use autodiff::{Error, ErrorKind};
+    /// assert_eq!(Error::index("narrow", "range 2..4 out of bounds").kind(), ErrorKind::Index);
+    /// ```
     pub fn index(op: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Index, op, message)
     }
 
     /// A [`ErrorKind::Argument`] error.
+    ///
+    /// ```
+    /// use autodiff::{Error, ErrorKind};
+    /// assert_eq!(Error::argument("concat", "needs at least one tensor").kind(), ErrorKind::Argument);
+    /// ```
     pub fn argument(op: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Argument, op, message)
     }
 
     /// Attaches the source location of the caller (kept if one is already set).
+    ///
+    /// ```
+    /// use autodiff::Error;
+    /// let e = Error::shape("my_op", "bad").at(std::panic::Location::caller());
+    /// assert!(e.to_string().contains("(called at "));
+    /// ```
     pub fn at(mut self, location: &'static Location<'static>) -> Self {
         self.location.get_or_insert(location);
         self
     }
 
     /// The broad kind of the error.
+    ///
+    /// ```
+    /// use autodiff::{ErrorKind, Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let e = tape.var(Tensor::<f64>::ones(&[2])).cross_entropy(&[5]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Label);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
 
     /// The operation that failed, e.g. `"matmul"`.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let e = tape.var(Tensor::<f64>::ones(&[2])).reshape(&[3]).unwrap_err();
+    /// assert_eq!(e.op(), "reshape");
+    /// ```
     pub fn op(&self) -> &str {
         &self.op
     }
 
     /// What was wrong, without the operation's name.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let e = tape.var(Tensor::<f64>::ones(&[2])).reshape(&[3]).unwrap_err();
+    /// assert_eq!(e.message(), "[2] -> [3]: element counts 2 and 3 differ");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
 
     /// The source location that called the failing operation, if known.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let e = tape.var(Tensor::<f64>::ones(&[2])).reshape(&[3]).unwrap_err();
+    /// assert_eq!(e.location().unwrap().line(), line!() - 1);
+    /// ```
     pub fn location(&self) -> Option<&'static Location<'static>> {
         self.location
     }

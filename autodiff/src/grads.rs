@@ -28,6 +28,17 @@ impl<T: Float> Grads<T> {
 
     /// The gradient with respect to `leaf`, or `None` when the sweep did not
     /// reach it (it does not influence the output, or is not a tracked leaf).
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(2.0));
+    /// let unused = tape.var(Tensor::scalar(1.0));
+    /// let g = x.square()?.backward()?;
+    /// assert_eq!(g.get(x).unwrap().item()?, 4.0);
+    /// assert!(g.get(unused).is_none());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn get(&self, leaf: Var<'_, T>) -> Option<&Tensor<T>> {
         if leaf.tape().id() != self.tape_id {
             return None;
@@ -38,6 +49,17 @@ impl<T: Float> Grads<T> {
     /// The gradient with respect to `leaf` — a tracked leaf, or a value
     /// marked with [`Var::retain_grad`] before the sweep: zeros of its shape
     /// when the output does not depend on it.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(2.0));
+    /// let unused = tape.var(Tensor::scalar(1.0));
+    /// let g = x.square()?.backward()?;
+    /// assert_eq!(g.wrt(x)?.item()?, 4.0);
+    /// assert_eq!(g.wrt(unused)?.item()?, 0.0);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Graph`] when `leaf` is on another tape, or is neither a

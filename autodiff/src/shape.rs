@@ -11,6 +11,10 @@ use crate::error::{Error, Result};
 pub type Shape = SmallVec<[usize; 4]>;
 
 /// Formats a shape as `[2, 3]`, the way every error message prints it.
+///
+/// ```
+/// assert_eq!(autodiff::shape::fmt_shape(&[2, 3]), "[2, 3]");
+/// ```
 pub fn fmt_shape(shape: &[usize]) -> String {
     let mut s = String::from("[");
     for (i, d) in shape.iter().enumerate() {
@@ -24,11 +28,20 @@ pub fn fmt_shape(shape: &[usize]) -> String {
 }
 
 /// Number of elements of a tensor of this shape (1 for the scalar shape `[]`).
+///
+/// ```
+/// assert_eq!(autodiff::shape::numel(&[2, 3]), 6);
+/// assert_eq!(autodiff::shape::numel(&[]), 1);
+/// ```
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
 /// Row-major strides, in elements: the last axis has stride 1.
+///
+/// ```
+/// assert_eq!(autodiff::shape::strides(&[2, 3, 4]).as_slice(), &[12, 4, 1]);
+/// ```
 pub fn strides(shape: &[usize]) -> Shape {
     let mut s: Shape = smallvec::smallvec![0; shape.len()];
     let mut acc = 1;
@@ -41,6 +54,13 @@ pub fn strides(shape: &[usize]) -> Shape {
 
 /// The broadcast of two shapes under numpy's rules: align the trailing axes;
 /// each pair of extents must be equal or one of them 1.
+///
+/// ```
+/// use autodiff::shape::broadcast_shapes;
+/// assert_eq!(broadcast_shapes("add", &[2, 1], &[3])?.as_slice(), &[2, 3]);
+/// assert!(broadcast_shapes("add", &[2], &[3]).is_err());
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 ///
 /// # Errors
 /// [`ErrorKind::Shape`](crate::ErrorKind::Shape), naming `op` and both shapes.
@@ -80,6 +100,11 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Shape> {
 }
 
 /// Whether `from` broadcasts to `to` (`broadcast_shapes(from, to) == to`).
+///
+/// ```
+/// use autodiff::shape::broadcasts_to;
+/// assert!(broadcasts_to(&[3], &[2, 3]) && !broadcasts_to(&[2], &[2, 3]));
+/// ```
 pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
     if from.len() > to.len() {
         return false;
@@ -92,6 +117,10 @@ pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
 
 /// The strides with which an operand of shape `from` is read when broadcast to
 /// `to`: 0 on every axis it is repeated along. `from` must broadcast to `to`.
+///
+/// ```
+/// assert_eq!(autodiff::shape::broadcast_strides(&[2, 1], &[2, 3]).as_slice(), &[1, 0]);
+/// ```
 pub fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
     let own = strides(from);
     let off = to.len() - from.len();
@@ -107,6 +136,13 @@ pub fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
 }
 
 /// Resolves a possibly negative axis (`-1` is the last) against `rank`.
+///
+/// ```
+/// use autodiff::shape::normalize_axis;
+/// assert_eq!(normalize_axis("sum", -1, &[2, 3])?, 1);
+/// assert!(normalize_axis("sum", 2, &[2, 3]).is_err());
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 ///
 /// # Errors
 /// [`ErrorKind::Index`](crate::ErrorKind::Index) when the axis is outside the tensor.
@@ -127,6 +163,10 @@ pub fn normalize_axis(op: &str, axis: isize, shape: &[usize]) -> Result<usize> {
 
 /// Splits `shape` around `axis` into (product of the axes before, the axis's
 /// extent, product of the axes after): the layout every axis-wise kernel uses.
+///
+/// ```
+/// assert_eq!(autodiff::shape::split_at_axis(&[2, 3, 4], 1), (2, 3, 4));
+/// ```
 pub fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
     (
         numel(&shape[..axis]),

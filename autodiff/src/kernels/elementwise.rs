@@ -6,12 +6,27 @@ use crate::shape::{broadcast_shapes, broadcast_strides, for_each_strided, numel}
 use crate::tensor::Tensor;
 
 /// `f` applied to every element of `x`.
+///
+/// ```
+/// use autodiff::{kernels::elementwise, Tensor};
+/// let t = Tensor::from_vec(vec![1.0, 4.0], &[2])?;
+/// assert_eq!(elementwise::map(&t, f64::sqrt).data(), &[1.0, 2.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn map<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T) -> Tensor<T> {
     x.map(f)
 }
 
 /// `f(a, b)` element-wise under numpy broadcasting; `op` names the operation
 /// in the error when the shapes do not broadcast.
+///
+/// ```
+/// use autodiff::{kernels::elementwise, Tensor};
+/// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+/// let b = Tensor::from_vec(vec![10.0, 20.0], &[2])?;
+/// assert_eq!(elementwise::zip("add", &a, &b, |x, y| x + y)?.data(), &[11.0, 22.0, 13.0, 24.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn zip<T: Float>(
     op: &str,
     a: &Tensor<T>,
@@ -43,6 +58,14 @@ pub fn zip<T: Float>(
 
 /// `a += b` in place when the shapes are equal (used to accumulate
 /// gradients at fan-out); copies `a` first only if its storage is shared.
+///
+/// ```
+/// use autodiff::{kernels::elementwise, Tensor};
+/// let mut a = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
+/// elementwise::add_assign(&mut a, &Tensor::ones(&[2]));
+/// assert_eq!(a.data(), &[2.0, 3.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn add_assign<T: Float>(a: &mut Tensor<T>, b: &Tensor<T>) {
     debug_assert_eq!(a.shape(), b.shape());
     for (x, &y) in a.data_mut().iter_mut().zip(b.data()) {

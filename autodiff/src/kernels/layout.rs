@@ -7,6 +7,13 @@ use crate::tensor::Tensor;
 
 /// The tensor with its axes reordered: output axis `i` is input axis `perm[i]`.
 /// `perm` must be a permutation of `0..rank`.
+///
+/// ```
+/// use autodiff::{kernels::layout, Tensor};
+/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+/// assert_eq!(layout::permute(&t, &[1, 0]).data(), &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn permute<T: Float>(x: &Tensor<T>, perm: &[usize]) -> Tensor<T> {
     let in_strides = strides(x.shape());
     let shape: Shape = perm.iter().map(|&p| x.shape()[p]).collect();
@@ -18,6 +25,13 @@ pub fn permute<T: Float>(x: &Tensor<T>, perm: &[usize]) -> Tensor<T> {
 }
 
 /// Entries `start..start + len` of `axis`.
+///
+/// ```
+/// use autodiff::{kernels::layout, Tensor};
+/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+/// assert_eq!(layout::narrow(&t, 1, 1, 2).data(), &[2.0, 3.0, 5.0, 6.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn narrow<T: Float>(x: &Tensor<T>, axis: usize, start: usize, len: usize) -> Tensor<T> {
     let (outer, n, inner) = split_at_axis(x.shape(), axis);
     let d = x.data();
@@ -33,6 +47,13 @@ pub fn narrow<T: Float>(x: &Tensor<T>, axis: usize, start: usize, len: usize) ->
 
 /// The adjoint of [`narrow`]: `x` placed at `start` along `axis` of a zero
 /// tensor whose `axis` has extent `full`.
+///
+/// ```
+/// use autodiff::{kernels::layout, Tensor};
+/// let t = Tensor::from_vec(vec![2.0, 3.0], &[1, 2])?;
+/// assert_eq!(layout::pad_axis(&t, 1, 1, 4).data(), &[0.0, 2.0, 3.0, 0.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn pad_axis<T: Float>(x: &Tensor<T>, axis: usize, start: usize, full: usize) -> Tensor<T> {
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let mut shape = x.shape_vec();
@@ -47,6 +68,14 @@ pub fn pad_axis<T: Float>(x: &Tensor<T>, axis: usize, start: usize, full: usize)
 }
 
 /// Concatenation along `axis`; the parts agree on every other axis.
+///
+/// ```
+/// use autodiff::{kernels::layout, Tensor};
+/// let a = Tensor::from_vec(vec![1.0, 2.0], &[2, 1])?;
+/// let b = Tensor::from_vec(vec![3.0, 4.0], &[2, 1])?;
+/// assert_eq!(layout::concat(&[&a, &b], 1).data(), &[1.0, 3.0, 2.0, 4.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn concat<T: Float>(parts: &[&Tensor<T>], axis: usize) -> Tensor<T> {
     let mut shape = parts[0].shape_vec();
     shape[axis] = parts.iter().map(|p| p.shape()[axis]).sum();
@@ -62,6 +91,13 @@ pub fn concat<T: Float>(parts: &[&Tensor<T>], axis: usize) -> Tensor<T> {
 }
 
 /// Gathers entries `indices` along `axis` (each index `< x.shape()[axis]`).
+///
+/// ```
+/// use autodiff::{kernels::layout, Tensor};
+/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?;
+/// assert_eq!(layout::index_select(&t, 0, &[2, 2, 0]).data(), &[3.0, 3.0, 1.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn index_select<T: Float>(x: &Tensor<T>, axis: usize, indices: &[usize]) -> Tensor<T> {
     let (outer, n, inner) = split_at_axis(x.shape(), axis);
     let d = x.data();
@@ -80,6 +116,13 @@ pub fn index_select<T: Float>(x: &Tensor<T>, axis: usize, indices: &[usize]) -> 
 /// The adjoint of [`index_select`]: a zero tensor with extent `full` along
 /// `axis` into which entry `k` of `x` is added at position `indices[k]`
 /// (repeated indices accumulate).
+///
+/// ```
+/// use autodiff::{kernels::layout, Tensor};
+/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?;
+/// assert_eq!(layout::index_add(&t, 0, &[2, 2, 0], 3).data(), &[3.0, 0.0, 3.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn index_add<T: Float>(
     x: &Tensor<T>,
     axis: usize,

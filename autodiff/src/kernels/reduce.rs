@@ -7,6 +7,14 @@ use crate::tensor::Tensor;
 /// Sums `x` down to `target`, a shape that broadcasts to `x`'s shape: every
 /// axis where `target` has extent 1 (or is missing) is summed over.
 /// This is the adjoint of broadcasting.
+///
+/// ```
+/// use autodiff::{kernels::reduce, Tensor};
+/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+/// assert_eq!(reduce::sum_to(&t, &[2]).data(), &[4.0, 6.0]);
+/// assert_eq!(reduce::sum_to(&t, &[2, 1]).data(), &[3.0, 7.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
     if x.shape() == target {
         return x.clone();
@@ -24,6 +32,13 @@ pub fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
 }
 
 /// Copies `x` to `shape`, repeating it along broadcast axes.
+///
+/// ```
+/// use autodiff::{kernels::reduce, Tensor};
+/// let t = Tensor::from_vec(vec![1.0, 2.0], &[2, 1])?;
+/// assert_eq!(reduce::broadcast_to(&t, &[2, 2]).data(), &[1.0, 1.0, 2.0, 2.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn broadcast_to<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
     if x.shape() == shape {
         return x.clone();
@@ -38,6 +53,14 @@ pub fn broadcast_to<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
 /// The maximum along `axis` (kept with extent 1) and, for each, the position
 /// along the axis of its first occurrence. NaN wins over any number, so a NaN
 /// input gives a NaN maximum.
+///
+/// ```
+/// use autodiff::{kernels::reduce, Tensor};
+/// let t = Tensor::from_vec(vec![1.0, 5.0, 5.0, 2.0], &[2, 2])?;
+/// let (m, arg) = reduce::max_axis(&t, 1);
+/// assert_eq!((m.data(), arg), (&[5.0, 5.0][..], vec![1, 0]));
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> (Tensor<T>, Vec<usize>) {
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let d = x.data();
@@ -65,6 +88,13 @@ pub fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> (Tensor<T>, Vec<usize>)
 
 /// Softmax along `axis`, max-shifted: `exp(z − max z) / Σ exp(z − max z)`.
 /// With `log` set, returns log-softmax `z − max z − ln Σ exp(z − max z)`.
+///
+/// ```
+/// use autodiff::{kernels::reduce, Tensor};
+/// let t = Tensor::from_vec(vec![0.0, 0.0], &[2])?;
+/// assert_eq!(reduce::softmax_axis(&t, 0, false).data(), &[0.5, 0.5]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub fn softmax_axis<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Tensor<T> {
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let d = x.data();

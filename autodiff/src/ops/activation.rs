@@ -74,11 +74,30 @@ impl<T: Float> Op<T> for Activation {
 impl<'t, T: Float> Var<'t, T> {
     /// The identity, the lecture note's "Linear" activation: returns `self`
     /// and records nothing. d/dz = 1.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![-1.0, 2.0], &[2])?);
+    /// let y = x.identity()?;
+    /// assert_eq!(y.value().data(), &[-1.0, 2.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn identity(self) -> Result<Self> {
         Ok(self)
     }
 
     /// `max(0, z)` element-wise. d/dz = `1[z > 0]` (0 at z = 0).
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let z = tape.var(Tensor::from_vec(vec![-1.0, 0.0, 2.0], &[3])?);
+    /// let a = z.relu()?;
+    /// assert_eq!(a.value().data(), &[0.0, 0.0, 2.0]);
+    /// assert_eq!(a.sum()?.backward()?.wrt(z)?.data(), &[0.0, 0.0, 1.0]); // 0 at z = 0
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn relu(self) -> Result<Self> {
         self.tape
@@ -86,6 +105,16 @@ impl<'t, T: Float> Var<'t, T> {
     }
 
     /// `σ(z) = 1/(1 + e⁻ᶻ)` element-wise. d/dz = σ(z)(1 − σ(z)).
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let z = tape.var(Tensor::scalar(0.0));
+    /// let a = z.sigmoid()?;
+    /// assert_eq!(a.value().item()?, 0.5);
+    /// assert_eq!(a.backward()?.wrt(z)?.item()?, 0.25); // σ(0)(1 − σ(0))
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn sigmoid(self) -> Result<Self> {
         self.tape
@@ -93,6 +122,15 @@ impl<'t, T: Float> Var<'t, T> {
     }
 
     /// `tanh z` element-wise. d/dz = 1 − tanh² z.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let z = tape.var(Tensor::scalar(0.0));
+    /// let a = z.tanh()?;
+    /// assert_eq!(a.backward()?.wrt(z)?.item()?, 1.0); // 1 − tanh² 0
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn tanh(self) -> Result<Self> {
         self.tape

@@ -140,6 +140,19 @@ impl<'t, T: Float> Var<'t, T> {
     /// `self + other`, broadcasting. ∂/∂self = 1, ∂/∂other = 1 (summed over
     /// broadcast axes).
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let a = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?);
+    /// let b = tape.var(Tensor::from_vec(vec![10.0, 20.0], &[2])?); // broadcast over rows
+    /// let y = a.add(b)?;
+    /// assert_eq!(y.value().data(), &[11.0, 22.0, 13.0, 24.0]);
+    /// let g = y.sum()?.backward()?;
+    /// assert_eq!(g.wrt(a)?.data(), &[1.0, 1.0, 1.0, 1.0]);
+    /// assert_eq!(g.wrt(b)?.data(), &[2.0, 2.0]); // summed over the broadcast rows
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes do not broadcast.
     #[track_caller]
@@ -148,6 +161,19 @@ impl<'t, T: Float> Var<'t, T> {
     }
 
     /// `self − other`, broadcasting. ∂/∂self = 1, ∂/∂other = −1.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let a = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?);
+    /// let b = tape.var(Tensor::from_vec(vec![10.0, 20.0], &[2])?); // broadcast over rows
+    /// let y = a.sub(b)?;
+    /// assert_eq!(y.value().data(), &[-9.0, -18.0, -7.0, -16.0]);
+    /// let g = y.sum()?.backward()?;
+    /// assert_eq!(g.wrt(a)?.data(), &[1.0, 1.0, 1.0, 1.0]);
+    /// assert_eq!(g.wrt(b)?.data(), &[-2.0, -2.0]); // summed over the broadcast rows
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes do not broadcast.
@@ -159,6 +185,19 @@ impl<'t, T: Float> Var<'t, T> {
     /// `self ⊙ other` (element-wise), broadcasting. ∂/∂self = other,
     /// ∂/∂other = self.
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let a = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?);
+    /// let b = tape.var(Tensor::from_vec(vec![10.0, 20.0], &[2])?); // broadcast over rows
+    /// let y = a.mul(b)?;
+    /// assert_eq!(y.value().data(), &[10.0, 40.0, 30.0, 80.0]);
+    /// let g = y.sum()?.backward()?;
+    /// assert_eq!(g.wrt(a)?.data(), &[10.0, 20.0, 10.0, 20.0]);
+    /// assert_eq!(g.wrt(b)?.data(), &[4.0, 6.0]); // summed over the broadcast rows
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes do not broadcast.
     #[track_caller]
@@ -169,6 +208,19 @@ impl<'t, T: Float> Var<'t, T> {
     /// `self / other` (element-wise), broadcasting. ∂/∂self = 1/other,
     /// ∂/∂other = −self/other².
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let a = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?);
+    /// let b = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?); // broadcast over rows
+    /// let y = a.div(b)?;
+    /// assert_eq!(y.value().data(), &[1.0, 1.0, 3.0, 2.0]);
+    /// let g = y.sum()?.backward()?;
+    /// assert_eq!(g.wrt(a)?.data(), &[1.0, 0.5, 1.0, 0.5]);
+    /// assert_eq!(g.wrt(b)?.data(), &[-4.0, -1.5]); // summed over the broadcast rows
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes do not broadcast.
     #[track_caller]
@@ -177,36 +229,96 @@ impl<'t, T: Float> Var<'t, T> {
     }
 
     /// `−self`. ∂/∂self = −1.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, -2.0], &[2])?);
+    /// let y = x.neg()?;
+    /// assert_eq!(y.value().data(), &[-1.0, 2.0]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[-1.0, -1.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn neg(self) -> Result<Self> {
         self.with_scalar(WithScalar::Neg, Location::caller())
     }
 
     /// `self + c`. ∂/∂self = 1.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, -2.0], &[2])?);
+    /// let y = x.add_scalar(0.5)?;
+    /// assert_eq!(y.value().data(), &[1.5, -1.5]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[1.0, 1.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn add_scalar(self, c: T) -> Result<Self> {
         self.with_scalar(WithScalar::Add(c), Location::caller())
     }
 
     /// `self − c`. ∂/∂self = 1.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, -2.0], &[2])?);
+    /// let y = x.sub_scalar(0.5)?;
+    /// assert_eq!(y.value().data(), &[0.5, -2.5]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[1.0, 1.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn sub_scalar(self, c: T) -> Result<Self> {
         self.with_scalar(WithScalar::Add(-c), Location::caller())
     }
 
     /// `c − self`. ∂/∂self = −1.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, -2.0], &[2])?);
+    /// let y = x.scalar_sub(1.0)?;
+    /// assert_eq!(y.value().data(), &[0.0, 3.0]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[-1.0, -1.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn scalar_sub(self, c: T) -> Result<Self> {
         self.with_scalar(WithScalar::SubFrom(c), Location::caller())
     }
 
     /// `self · c`. ∂/∂self = c.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, -2.0], &[2])?);
+    /// let y = x.mul_scalar(3.0)?;
+    /// assert_eq!(y.value().data(), &[3.0, -6.0]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[3.0, 3.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn mul_scalar(self, c: T) -> Result<Self> {
         self.with_scalar(WithScalar::Mul(c), Location::caller())
     }
 
     /// `self / c`. ∂/∂self = 1/c.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, -2.0], &[2])?);
+    /// let y = x.div_scalar(2.0)?;
+    /// assert_eq!(y.value().data(), &[0.5, -1.0]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[0.5, 0.5]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn div_scalar(self, c: T) -> Result<Self> {
         self.with_scalar(WithScalar::Div(c), Location::caller())

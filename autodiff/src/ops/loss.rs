@@ -187,6 +187,17 @@ impl<'t, T: Float> Var<'t, T> {
     /// Gradients `(softmax(z)·Σ_c y − y) / N` for the logits and
     /// `−log softmax(z) / N` for the targets.
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let z = tape.var(Tensor::from_vec(vec![0.0, 0.0], &[1, 2])?);
+    /// let y = tape.constant(Tensor::from_vec(vec![0.0, 1.0], &[1, 2])?); // one-hot
+    /// let loss = z.cross_entropy_probs(y)?;
+    /// assert!((loss.value().item()? - 2f64.ln()).abs() < 1e-15);
+    /// assert_eq!(loss.backward()?.wrt(z)?.data(), &[0.5, -0.5]); // ŷ − y
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Shape`] when the shapes differ or are not `[C]`/`[N, C]`.
     #[track_caller]
@@ -198,6 +209,17 @@ impl<'t, T: Float> Var<'t, T> {
     /// Mean squared error `(1/n) Σ (pred − target)²` over all elements;
     /// gradient `2(pred − target)/n`. The shapes must be equal (no
     /// broadcasting, which would silently compare the wrong elements).
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let p = tape.var(Tensor::from_vec(vec![1.0, 3.0], &[2])?);
+    /// let t = tape.constant(Tensor::from_vec(vec![0.0, 0.0], &[2])?);
+    /// let loss = p.mse(t)?;
+    /// assert_eq!(loss.value().item()?, 5.0);                 // (1 + 9) / 2
+    /// assert_eq!(loss.backward()?.wrt(p)?.data(), &[1.0, 3.0]); // 2(p − t)/n
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Shape`] when the shapes differ.

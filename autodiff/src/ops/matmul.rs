@@ -148,6 +148,15 @@ impl<'t, T: Float> Var<'t, T> {
     /// `op(self) · op(other)`, where `op` transposes the last two axes when
     /// its flag is set — without copying the operand.
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let a = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?);
+    /// let gram = a.matmul_t(a, false, true)?; // A·Aᵀ, no copy of Aᵀ
+    /// assert_eq!(gram.value().data(), &[14.0, 32.0, 32.0, 77.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// As [`matmul`](Var::matmul), for the transposed shapes.
     #[track_caller]

@@ -71,6 +71,16 @@ fn resolve_axes(op: &str, axes: &[isize], shape: &[usize]) -> Result<Vec<usize>>
 
 impl<'t, T: Float> Var<'t, T> {
     /// The sum of all elements, a scalar (shape `[]`). ∂/∂xᵢ = 1.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?);
+    /// let s = x.sum()?;
+    /// assert_eq!((s.value().item()?, s.shape().len()), (6.0, 0));
+    /// assert_eq!(s.backward()?.wrt(x)?.data(), &[1.0, 1.0, 1.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn sum(self) -> Result<Self> {
         let ones: Shape = smallvec![1; self.shape().len()];
@@ -113,6 +123,16 @@ impl<'t, T: Float> Var<'t, T> {
     }
 
     /// The mean of all elements, a scalar. ∂/∂xᵢ = 1/n.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 6.0], &[2, 2])?);
+    /// let m = x.mean()?;
+    /// assert_eq!(m.value().item()?, 3.0);
+    /// assert_eq!(m.backward()?.wrt(x)?.data(), &[0.25; 4]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn mean(self) -> Result<Self> {
         let n = numel(&self.shape());
@@ -121,6 +141,14 @@ impl<'t, T: Float> Var<'t, T> {
 
     /// The mean over `axes`, as [`sum_axes`](Var::sum_axes) divided by the
     /// number of entries summed.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 6.0], &[2, 2])?);
+    /// assert_eq!(x.mean_axes(&[0], false)?.value().data(), &[2.0, 4.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// As [`sum_axes`](Var::sum_axes).
@@ -136,6 +164,16 @@ impl<'t, T: Float> Var<'t, T> {
 
     /// The maximum along `axis` (kept with extent 1 when `keepdim`). The
     /// gradient goes to the first maximal entry.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 7.0, 7.0, 2.0], &[2, 2])?);
+    /// let m = x.max_axis(1, false)?;
+    /// assert_eq!(m.value().data(), &[7.0, 7.0]);
+    /// assert_eq!(m.sum()?.backward()?.wrt(x)?.data(), &[0.0, 1.0, 1.0, 0.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Index`](crate::ErrorKind::Index) for an axis out of

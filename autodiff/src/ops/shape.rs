@@ -316,6 +316,15 @@ impl<T: Float> Op<T> for IndexAdd {
 impl<'t, T: Float> Var<'t, T> {
     /// The same elements under `shape` (row-major order is kept).
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_fn(&[2, 3], |i| i.iter().sum::<usize>() as f64));
+    /// let y = x.reshape(&[3, 2])?;
+    /// assert_eq!(y.shape().as_slice(), &[3, 2]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the element counts differ.
     #[track_caller]
@@ -331,6 +340,15 @@ impl<'t, T: Float> Var<'t, T> {
 
     /// Flattens everything after the first axis: `[n, a, b, …] → [n, a·b·…]`.
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_fn(&[2, 3, 4], |i| i.iter().sum::<usize>() as f64));
+    /// let y = x.flatten_batch()?;
+    /// assert_eq!(y.shape().as_slice(), &[2, 12]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) for a rank-0 value.
     #[track_caller]
@@ -344,6 +362,15 @@ impl<'t, T: Float> Var<'t, T> {
 
     /// Reorders the axes: output axis `i` is input axis `perm[i]`.
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_fn(&[2, 3, 4], |i| i.iter().sum::<usize>() as f64));
+    /// let y = x.permute(&[2, 0, 1])?;
+    /// assert_eq!(y.shape().as_slice(), &[4, 2, 3]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Index`](crate::ErrorKind::Index) when `perm` is not a
     /// permutation of the axes.
@@ -354,6 +381,16 @@ impl<'t, T: Float> Var<'t, T> {
     }
 
     /// Swaps the last two axes (the matrix transpose, batched for rank 3+).
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_fn(&[2, 3], |i| i.iter().sum::<usize>() as f64));
+    /// let y = x.t()?;
+    /// assert_eq!(y.shape().as_slice(), &[3, 2]);
+    /// assert_eq!(y.value().get(&[2, 1])?, x.value().get(&[1, 2])?);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) for values of rank below 2.
@@ -374,6 +411,15 @@ impl<'t, T: Float> Var<'t, T> {
 
     /// Swaps axes `a` and `b` (negative axes count from the end).
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_fn(&[2, 3, 4], |i| i.iter().sum::<usize>() as f64));
+    /// let y = x.transpose(0, -1)?;
+    /// assert_eq!(y.shape().as_slice(), &[4, 3, 2]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Index`](crate::ErrorKind::Index) for an axis out of range.
     #[track_caller]
@@ -388,6 +434,15 @@ impl<'t, T: Float> Var<'t, T> {
     }
 
     /// Repeats the value along axes of extent 1 (or missing) to `shape`.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_fn(&[2, 3], |i| i.iter().sum::<usize>() as f64));
+    /// let y = x.broadcast_to(&[4, 2, 3])?;
+    /// assert_eq!(y.shape().as_slice(), &[4, 2, 3]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when it does not broadcast.
@@ -405,6 +460,16 @@ impl<'t, T: Float> Var<'t, T> {
     /// Sums over the axes along which `shape` broadcasts to this value's
     /// shape: the adjoint of [`broadcast_to`](Var::broadcast_to).
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_fn(&[2, 3], |i| i.iter().sum::<usize>() as f64));
+    /// let y = x.sum_to(&[1, 3])?;
+    /// assert_eq!(y.shape().as_slice(), &[1, 3]);
+    /// assert_eq!(y.value().data(), &[1.0, 3.0, 5.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when `shape` does not
     /// broadcast to this value's shape.
@@ -421,6 +486,16 @@ impl<'t, T: Float> Var<'t, T> {
 
     /// Entries `start..start + len` along `axis` (a slice).
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_fn(&[2, 3], |i| i.iter().sum::<usize>() as f64));
+    /// let y = x.narrow(1, 1, 2)?;
+    /// assert_eq!(y.shape().as_slice(), &[2, 2]);
+    /// assert_eq!(y.value().data(), &[1.0, 2.0, 2.0, 3.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Index`](crate::ErrorKind::Index) for a bad axis or range.
     #[track_caller]
@@ -431,6 +506,15 @@ impl<'t, T: Float> Var<'t, T> {
 
     /// Entries `indices` along `axis`, in order; `index_select(0, rows)`
     /// selects rows.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_fn(&[2, 3], |i| i.iter().sum::<usize>() as f64));
+    /// let y = x.index_select(0, &[1, 1, 0])?;
+    /// assert_eq!(y.shape().as_slice(), &[3, 3]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Index`](crate::ErrorKind::Index) for a bad axis or index.

@@ -76,6 +76,15 @@ impl<'t, T: Float> Var<'t, T> {
     /// Log-softmax along `axis`: `zⱼ − max z − ln Σₖ e^{zₖ − max z}`.
     /// VJP `ḡ − softmax(z)·Σ ḡ`.
     ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let z = tape.var(Tensor::from_vec(vec![0.0, 0.0], &[2])?);
+    /// let l = z.log_softmax(-1)?;
+    /// assert_eq!(l.value().data(), &[-(2f64.ln()), -(2f64.ln())]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Index`](crate::ErrorKind::Index) for an axis out of range.
     #[track_caller]

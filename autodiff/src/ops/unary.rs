@@ -79,36 +79,96 @@ impl<'t, T: Float> Var<'t, T> {
     }
 
     /// `eˣ` element-wise. d/dx = eˣ.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![0.0, 1.0], &[2])?);
+    /// let y = x.exp()?;
+    /// assert_eq!(y.value().data(), &[1.0, 1f64.exp()]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[1.0, 1f64.exp()]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn exp(self) -> Result<Self> {
         self.unary(Unary::Exp, Location::caller())
     }
 
     /// The natural logarithm element-wise. d/dx = 1/x.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 4.0], &[2])?);
+    /// let y = x.ln()?;
+    /// assert_eq!(y.value().data(), &[0.0, 4f64.ln()]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[1.0, 0.25]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn ln(self) -> Result<Self> {
         self.unary(Unary::Ln, Location::caller())
     }
 
     /// `√x` element-wise. d/dx = 1/(2√x).
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![4.0, 16.0], &[2])?);
+    /// let y = x.sqrt()?;
+    /// assert_eq!(y.value().data(), &[2.0, 4.0]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[0.25, 0.125]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn sqrt(self) -> Result<Self> {
         self.unary(Unary::Sqrt, Location::caller())
     }
 
     /// `xⁿ` element-wise for an integer `n`. d/dx = n·xⁿ⁻¹.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![2.0, -1.0], &[2])?);
+    /// let y = x.powi(3)?;
+    /// assert_eq!(y.value().data(), &[8.0, -1.0]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[12.0, 3.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn powi(self, n: i32) -> Result<Self> {
         self.unary(Unary::Powi(n), Location::caller())
     }
 
     /// `x²` element-wise. d/dx = 2x.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![3.0, -1.0], &[2])?);
+    /// let y = x.square()?;
+    /// assert_eq!(y.value().data(), &[9.0, 1.0]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[6.0, -2.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn square(self) -> Result<Self> {
         self.unary(Unary::Powi(2), Location::caller())
     }
 
     /// `|x|` element-wise. d/dx = sign x, with the subgradient 0 at x = 0.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![-3.0, 0.0], &[2])?);
+    /// let y = x.abs()?;
+    /// assert_eq!(y.value().data(), &[3.0, 0.0]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[-1.0, 0.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     #[track_caller]
     pub fn abs(self) -> Result<Self> {
         self.unary(Unary::Abs, Location::caller())

@@ -94,6 +94,11 @@ impl<T: Float> Default for Tape<T> {
 
 impl<T: Float> Tape<T> {
     /// An empty tape, recording, with anomaly detection off.
+    ///
+    /// ```
+    /// let tape = autodiff::Tape::<f32>::new();
+    /// assert!(tape.is_empty() && tape.is_recording());
+    /// ```
     pub fn new() -> Self {
         Tape {
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
@@ -152,17 +157,36 @@ impl<T: Float> Tape<T> {
     }
 
     /// The number of nodes on the tape (values and recorded operations).
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(1.0));
+    /// x.exp()?;
+    /// assert_eq!(tape.len(), 2);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.borrow().nodes.len()
     }
 
     /// Whether the tape holds no node.
+    ///
+    /// ```
+    /// assert!(autodiff::Tape::<f64>::new().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether operations on tracked values are being recorded (false inside
     /// [`no_grad`](Tape::no_grad)).
+    ///
+    /// ```
+    /// let tape = autodiff::Tape::<f64>::new();
+    /// assert!(tape.is_recording());
+    /// assert!(!tape.no_grad(|| tape.is_recording()));
+    /// ```
     pub fn is_recording(&self) -> bool {
         self.inner.borrow().recording
     }
@@ -217,6 +241,26 @@ impl<T: Float> Tape<T> {
     /// its forward function and, if any input needs a gradient, appends a
     /// node with its backward rule. This is the public extension point; see
     /// [`Op`] for an example.
+    ///
+    /// ```
+    /// use autodiff::{BackwardCtx, InputGrads, Op, Result, Tape, Tensor, Var, Float};
+    /// use autodiff::smallvec::smallvec;
+    /// /// twice(x) = 2x, ∂/∂x = 2
+    /// struct Twice;
+    /// impl<T: Float> Op<T> for Twice {
+    ///     fn name(&self) -> &str { "twice" }
+    ///     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> { Ok(x[0].map(|v| v + v)) }
+    ///     fn backward<'t>(&self, _: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+    ///         Ok(smallvec![Some(g.mul_scalar(T::of_f64(2.0))?)])
+    ///     }
+    /// }
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(3.0));
+    /// let y = tape.apply(Twice, &[x])?;
+    /// assert_eq!(y.value().item()?, 6.0);
+    /// assert_eq!(y.backward()?.wrt(x)?.item()?, 2.0);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// The operation's own forward errors, with the caller's location;

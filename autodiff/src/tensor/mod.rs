@@ -31,6 +31,14 @@ pub struct Tensor<T> {
 impl<T: Float> Tensor<T> {
     /// A tensor of `shape` holding `data` in row-major order.
     ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// assert_eq!(t.get(&[1, 0])?, 3.0);
+    /// assert!(Tensor::from_vec(vec![1.0, 2.0, 3.0], &[2, 2]).is_err());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when `data.len()` is not
     /// the product of `shape`.
@@ -59,21 +67,46 @@ impl<T: Float> Tensor<T> {
     }
 
     /// A rank-0 tensor (shape `[]`) holding one value.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::scalar(2.5);
+    /// assert_eq!((t.rank(), t.item()?), (0, 2.5));
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn scalar(value: T) -> Self {
         Self::from_parts(vec![value], Shape::new())
     }
 
     /// A tensor of `shape` whose every element is `value`.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// assert_eq!(Tensor::full(&[2], 7.0).data(), &[7.0, 7.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn full(shape: &[usize], value: T) -> Self {
         Self::from_parts(vec![value; numel(shape)], shape.into())
     }
 
     /// A tensor of zeros.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// assert_eq!(Tensor::<f32>::zeros(&[3]).data(), &[0.0; 3]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn zeros(shape: &[usize]) -> Self {
         Self::full(shape, T::zero())
     }
 
     /// A tensor of ones.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// assert_eq!(Tensor::<f64>::ones(&[2, 2]).numel(), 4);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn ones(shape: &[usize]) -> Self {
         Self::full(shape, T::one())
     }
@@ -102,47 +135,130 @@ impl<T: Float> Tensor<T> {
     }
 
     /// The `n`×`n` identity matrix.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// assert_eq!(Tensor::<f64>::eye(2).data(), &[1.0, 0.0, 0.0, 1.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn eye(n: usize) -> Self {
         Self::from_fn(&[n, n], |i| if i[0] == i[1] { T::one() } else { T::zero() })
     }
 
     /// The extent of each axis.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+    /// assert_eq!(t.shape(), &[2, 3]);
+    /// assert_eq!((t.rank(), t.numel()), (2, 6));
+    /// assert_eq!(t.data()[4], 5.0);
+    /// assert_eq!(t.to_vec(), t.clone().into_vec());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
 
     /// The number of axes (0 for a scalar).
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+    /// assert_eq!(t.shape(), &[2, 3]);
+    /// assert_eq!((t.rank(), t.numel()), (2, 6));
+    /// assert_eq!(t.data()[4], 5.0);
+    /// assert_eq!(t.to_vec(), t.clone().into_vec());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn rank(&self) -> usize {
         self.shape.len()
     }
 
     /// The number of elements.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+    /// assert_eq!(t.shape(), &[2, 3]);
+    /// assert_eq!((t.rank(), t.numel()), (2, 6));
+    /// assert_eq!(t.data()[4], 5.0);
+    /// assert_eq!(t.to_vec(), t.clone().into_vec());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn numel(&self) -> usize {
         self.data.len()
     }
 
     /// The elements in row-major order.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+    /// assert_eq!(t.shape(), &[2, 3]);
+    /// assert_eq!((t.rank(), t.numel()), (2, 6));
+    /// assert_eq!(t.data()[4], 5.0);
+    /// assert_eq!(t.to_vec(), t.clone().into_vec());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn data(&self) -> &[T] {
         &self.data
     }
 
     /// The elements, copied into a `Vec`.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+    /// assert_eq!(t.shape(), &[2, 3]);
+    /// assert_eq!((t.rank(), t.numel()), (2, 6));
+    /// assert_eq!(t.data()[4], 5.0);
+    /// assert_eq!(t.to_vec(), t.clone().into_vec());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn to_vec(&self) -> Vec<T> {
         self.data.as_ref().clone()
     }
 
     /// The elements as a `Vec`, copied only if the storage is shared.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+    /// assert_eq!(t.shape(), &[2, 3]);
+    /// assert_eq!((t.rank(), t.numel()), (2, 6));
+    /// assert_eq!(t.data()[4], 5.0);
+    /// assert_eq!(t.to_vec(), t.clone().into_vec());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn into_vec(self) -> Vec<T> {
         Arc::try_unwrap(self.data).unwrap_or_else(|shared| shared.as_ref().clone())
     }
 
     /// Mutable access to the elements, copying them first if the storage is
     /// shared with another tensor (copy-on-write).
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
+    /// let mut b = a.clone();        // shares a's storage
+    /// b.data_mut()[0] = 9.0;        // copies before writing
+    /// assert_eq!((a.data()[0], b.data()[0]), (1.0, 9.0));
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
         Arc::make_mut(&mut self.data).as_mut_slice()
     }
 
     /// The element at a multi-index.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// assert_eq!(t.get(&[0, 1])?, 2.0);
+    /// assert!(t.get(&[2, 0]).is_err());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Index`](crate::ErrorKind::Index) when the index has the
@@ -152,6 +268,13 @@ impl<T: Float> Tensor<T> {
     }
 
     /// The value of a one-element tensor (of any rank).
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// assert_eq!(Tensor::from_vec(vec![4.0], &[1, 1])?.item()?, 4.0);
+    /// assert!(Tensor::<f64>::zeros(&[2]).item().is_err());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the tensor does not
@@ -171,6 +294,13 @@ impl<T: Float> Tensor<T> {
     }
 
     /// The same elements under another shape with as many elements.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4])?.reshape(&[2, 2])?;
+    /// assert_eq!(t.shape(), &[2, 2]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the element counts differ.
@@ -194,6 +324,13 @@ impl<T: Float> Tensor<T> {
     }
 
     /// Applies `f` to every element.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, -2.0], &[2])?;
+    /// assert_eq!(t.map(f64::abs).data(), &[1.0, 2.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
         Self::from_parts(
             self.data.iter().map(|&x| f(x)).collect(),
@@ -202,6 +339,13 @@ impl<T: Float> Tensor<T> {
     }
 
     /// Converts every element to another float type (`f32` ↔ `f64`).
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![0.1f64], &[1])?;
+    /// assert_eq!(t.cast::<f32>().data(), &[0.1f32]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn cast<U: Float>(&self) -> Tensor<U> {
         Tensor::from_parts(
             self.data.iter().map(|&x| U::of_f64(x.as_f64())).collect(),
@@ -210,6 +354,14 @@ impl<T: Float> Tensor<T> {
     }
 
     /// The largest absolute element-wise difference to `other`.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
+    /// let b = Tensor::from_vec(vec![1.5, 1.0], &[2])?;
+    /// assert_eq!(a.max_abs_diff(&b)?, 1.0);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes differ.
@@ -239,6 +391,13 @@ impl<T: Float> Tensor<T> {
     }
 
     /// Whether every element is finite (no NaN, no infinity).
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// assert!(Tensor::from_vec(vec![1.0, 2.0], &[2])?.all_finite());
+    /// assert!(!Tensor::from_vec(vec![1.0, f64::NAN], &[2])?.all_finite());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn all_finite(&self) -> bool {
         self.data.iter().all(|x| x.is_finite())
     }

@@ -29,6 +29,15 @@ impl<T: Float> Tensor<T> {
 
     /// Elements drawn from the normal distribution N(`mean`, `std`²),
     /// reproducibly from `seed`.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let t = Tensor::<f64>::rand_normal(&[1000], 0.0, 1.0, 3);
+    /// let mean = t.data().iter().sum::<f64>() / 1000.0;
+    /// assert!(mean.abs() < 0.1);
+    /// assert_eq!(t, Tensor::rand_normal(&[1000], 0.0, 1.0, 3)); // same seed, same tensor
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn rand_normal(shape: &[usize], mean: T, std: T, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (m, s) = (mean.as_f64(), std.as_f64());
