@@ -1,8 +1,65 @@
 //! Neural-network building blocks for tapegrad, built only on the public API
 //! of [`autodiff`].
 //!
-//! This crate is being built: layers, losses, optimizers and data come with
-//! the nn issue. Today it re-exports the autodiff prelude so that the
-//! workspace layout is in place.
+//! - [`Param`] and [`Session`]: parameters outlive tapes; a session binds
+//!   them to a fresh tape each step and returns their gradients.
+//! - [`Module`]: forward plus named parameters (`layers.0.weight`, …).
+//! - [`layers`]: [`Linear`], [`Activation`], [`Sequential`], [`Mlp`].
+//! - [`loss`]: cross-entropy, MSE, binary cross-entropy with logits.
+//! - [`optim`]: [`optim::Sgd`] (momentum, weight decay), [`optim::Adam`],
+//!   step and cosine schedules.
+//! - [`data`]: TensorFlow Playground's datasets and features, splits,
+//!   shuffled mini-batches.
+//! - [`manual`]: the lecture note's backprop by hand, no tape.
+//!
+//! # Training a Playground net
+//!
+//! ```
+//! use autodiff::Tape;
+//! use nn::data::{features, Batches, Dataset, Feature};
+//! use nn::optim::{Optimizer, Sgd};
+//! use nn::{Activation, Init, Mlp, Module, Session};
+//!
+//! let points = Dataset::Gauss.generate(200, 0.0, 1);
+//! let x = features::<f32>(&points, &[Feature::X1, Feature::X2]);
+//! let mut mlp = Mlp::new(&[2, 4, 2], Activation::Tanh, Init::Playground, 2)?;
+//! let mut sgd = Sgd::new(0.1);
+//! let mut batches = Batches::new(points.len(), 10, 3);
+//! for _epoch in 0..5 {
+//!     for batch in batches.epoch() {
+//!         let tape = Tape::new();
+//!         let s = Session::train(&tape);
+//!         let xb = s.input(nn::data::rows(&x, &batch)?);
+//!         let yb: Vec<usize> = batch.iter().map(|&i| points.labels[i]).collect();
+//!         let loss = mlp.forward(&s, xb)?.cross_entropy(&yb)?;
+//!         let grads = s.grads(loss)?;
+//!         sgd.step(&mut mlp, &grads)?;
+//!     }
+//! }
+//! let tape = Tape::new();
+//! let s = Session::eval(&tape);
+//! let logits = mlp.forward(&s, s.input(x))?.value();
+//! assert!(nn::loss::accuracy(&logits, &points.labels)? > 0.95);
+//! # Ok::<(), autodiff::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod approximation;
+pub mod data;
+mod init;
+pub mod layers;
+pub mod loss;
+pub mod manual;
+mod module;
+pub mod optim;
+mod param;
+pub mod playground;
+mod session;
 
 pub use autodiff;
+pub use init::Init;
+pub use layers::{Activation, Linear, Mlp, Sequential};
+pub use module::{join, Module};
+pub use param::{Param, ParamId};
+pub use session::{ParamGrads, Session};

@@ -1,0 +1,204 @@
+//! The lecture note's backpropagation by hand (Task 2), for an [`Mlp`] with
+//! a softmax cross-entropy loss — plain loops and GEMM calls, no tape — to
+//! read beside the autodiff version and to check it.
+//!
+//! Row-vector convention, batch on rows, `m` rows, weights stored `[out, in]`:
+//!
+//! ```text
+//! forward   a₀ = x,   z_l = a_{l−1}·W_lᵀ + b_l,   a_l = σ(z_l) (l < L),   ŷ = softmax(z_L)
+//! loss      L = −(1/m) Σ_rows log ŷ[label]
+//! output    δ_L = (ŷ − y)/m                        (the note's (a), mean over the batch)
+//! weights   ∂L/∂W_l = δ_lᵀ·a_{l−1},  ∂L/∂b_l = Σ_rows δ_l      (the note's (d))
+//! backward  δ_{l−1} = (δ_l·W_l) ⊙ σ'(z_{l−1})                   (the note's (c) and (b))
+//! ```
+
+use autodiff::kernels::gemm;
+use autodiff::shape::fmt_shape;
+use autodiff::{Error, ErrorKind, Float, Result, Tensor};
+
+use crate::layers::Mlp;
+use crate::module::Module;
+use crate::session::ParamGrads;
+
+/// What [`backprop`] computes.
+#[derive(Clone, Debug)]
+pub struct Backprop<T: Float> {
+    /// The mean cross-entropy.
+    pub loss: T,
+    /// The gradient of every weight and bias, keyed like the tape's.
+    pub grads: ParamGrads<T>,
+    /// `δ_l = ∂L/∂z_l` for each layer `l = 1…L` (`[m, width_l]`), input side first.
+    pub deltas: Vec<Tensor<T>>,
+    /// The logits `z_L`, `[m, classes]`.
+    pub logits: Tensor<T>,
+}
+
+/// The loss of `mlp` on `(x, labels)` and its gradients, by the note's
+/// formulas (see the module documentation).
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// use nn::{manual, Activation, Init, Mlp, Module, Session};
+/// let mlp = Mlp::<f64>::new(&[2, 3, 2], Activation::Sigmoid, Init::XavierUniform, 1)?;
+/// let x = Tensor::from_vec(vec![0.5, -1.0, 2.0, 0.1], &[2, 2])?;
+/// let by_hand = manual::backprop(&mlp, &x, &[1, 0])?;
+///
+/// let tape = Tape::new();
+/// let s = Session::train(&tape);
+/// let by_tape = s.grads(mlp.forward(&s, s.input(x))?.cross_entropy(&[1, 0])?)?;
+/// let w = &mlp.layers()[0].weight;
+/// assert!(by_hand.grads.get(w).unwrap().max_abs_diff(by_tape.get(w).unwrap())? < 1e-15);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::Shape`] when `x` is not `[m, inputs]` or there are not `m`
+/// labels; [`ErrorKind::Label`] for a label outside the classes.
+pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Result<Backprop<T>> {
+    let widths = mlp.widths();
+    let (inputs, classes) = (widths[0], widths[widths.len() - 1]);
+    let [m, d] = *x.shape() else {
+        return Err(Error::shape(
+            "manual::backprop",
+            format!("input {} must be [batch, {inputs}]", fmt_shape(x.shape())),
+        ));
+    };
+    if d != inputs || labels.len() != m {
+        return Err(Error::shape(
+            "manual::backprop",
+            format!(
+                "input {} with {} labels for a net of widths {widths:?}",
+                fmt_shape(x.shape()),
+                labels.len()
+            ),
+        ));
+    }
+    if let Some(&bad) = labels.iter().find(|&&l| l >= classes) {
+        return Err(Error::new(
+            ErrorKind::Label,
+            "manual::backprop",
+            format!("label {bad} is out of range for {classes} classes"),
+        ));
+    }
+    let act = mlp.activation();
+    let layers = mlp.layers();
+    let n_layers = layers.len();
+
+    // forward: keep a_{l−1} and σ'(z_l) for the backward pass
+    let mut inputs_of: Vec<Vec<T>> = Vec::with_capacity(n_layers); // a_{l−1}
+    let mut slopes: Vec<Vec<T>> = Vec::with_capacity(n_layers); // σ'(z_l), hidden layers
+    let mut a = x.data().to_vec();
+    for (l, layer) in layers.iter().enumerate() {
+        let (fan_in, fan_out) = (widths[l], widths[l + 1]);
+        // z = a·Wᵀ + b
+        let mut z = gemm::batched(
+            1,
+            m,
+            fan_in,
+            fan_out,
+            &a,
+            0,
+            false,
+            layer.weight.value().data(),
+            0,
+            true,
+        );
+        if let Some(b) = &layer.bias {
+            for row in z.chunks_mut(fan_out) {
+                for (zi, &bi) in row.iter_mut().zip(b.value().data()) {
+                    *zi += bi;
+                }
+            }
+        }
+        inputs_of.push(std::mem::take(&mut a));
+        if l + 1 < n_layers {
+            let (values, derivs): (Vec<T>, Vec<T>) = z.iter().map(|&zi| act.eval(zi)).unzip();
+            slopes.push(derivs);
+            a = values;
+        } else {
+            a = z; // the logits
+        }
+    }
+    let logits = a;
+
+    // δ_L = (ŷ − y)/m and the loss, with a max-shifted softmax per row
+    let mut delta = vec![T::zero(); m * classes];
+    let mut loss = T::zero();
+    let inv_m = T::one() / T::of_f64(m as f64);
+    for r in 0..m {
+        let row = &logits[r * classes..(r + 1) * classes];
+        let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+        let sum: T = row.iter().map(|&z| (z - max).exp()).sum();
+        loss -= row[labels[r]] - max - sum.ln();
+        for c in 0..classes {
+            let y_hat = (row[c] - max).exp() / sum;
+            let y = if c == labels[r] { T::one() } else { T::zero() };
+            delta[r * classes + c] = (y_hat - y) * inv_m;
+        }
+    }
+    loss *= inv_m;
+
+    // backward
+    let mut grads = ParamGrads::default();
+    let mut deltas = vec![Tensor::zeros(&[0]); n_layers];
+    for l in (0..n_layers).rev() {
+        let layer = &layers[l];
+        let (fan_in, fan_out) = (widths[l], widths[l + 1]);
+        // ∂W = δᵀ·a_{l−1}: [out, m]·[m, in]
+        let dw = gemm::batched(
+            1,
+            fan_out,
+            m,
+            fan_in,
+            &delta,
+            0,
+            true,
+            &inputs_of[l],
+            0,
+            false,
+        );
+        grads.insert(&layer.weight, Tensor::from_vec(dw, &[fan_out, fan_in])?);
+        if let Some(b) = &layer.bias {
+            let mut db = vec![T::zero(); fan_out];
+            for row in delta.chunks(fan_out) {
+                for (s, &v) in db.iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
+            grads.insert(b, Tensor::from_vec(db, &[fan_out])?);
+        }
+        let next = if l > 0 {
+            // δ_{l−1} = (δ·W) ⊙ σ'(z_{l−1}): [m, out]·[out, in]
+            let mut back = gemm::batched(
+                1,
+                m,
+                fan_out,
+                fan_in,
+                &delta,
+                0,
+                false,
+                layer.weight.value().data(),
+                0,
+                false,
+            );
+            for (v, &s) in back.iter_mut().zip(&slopes[l - 1]) {
+                *v *= s;
+            }
+            Some(back)
+        } else {
+            None
+        };
+        deltas[l] = Tensor::from_vec(std::mem::take(&mut delta), &[m, fan_out])?;
+        if let Some(next) = next {
+            delta = next;
+        }
+    }
+    // every parameter of the model got a gradient
+    debug_assert_eq!(grads.len(), mlp.param_names().len());
+    Ok(Backprop {
+        loss,
+        grads,
+        deltas,
+        logits: Tensor::from_vec(logits, &[m, classes])?,
+    })
+}

@@ -1,0 +1,74 @@
+//! [`Module`]: anything that runs forward on a [`Session`] and owns named
+//! parameters.
+
+use autodiff::{Float, Result, Var};
+
+use crate::param::Param;
+use crate::session::Session;
+
+/// A model or a layer: a forward function and a set of named parameters.
+///
+/// Names follow PyTorch: a field's name joined by dots, list entries by
+/// their index (`layers.0.weight`), so weights compare directly with a
+/// PyTorch `state_dict`.
+pub trait Module<T: Float> {
+    /// Runs the module on `x`, recording on the session's tape.
+    ///
+    /// # Errors
+    /// Shape errors naming the layer when `x` does not fit it.
+    fn forward<'t>(&self, s: &Session<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>>;
+
+    /// Calls `f` with the full name and a reference of every parameter,
+    /// each name prefixed by `prefix` (empty at the top).
+    fn visit_params(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>));
+
+    /// As [`visit_params`](Module::visit_params), with mutable access (for
+    /// optimizers and loaders).
+    fn visit_params_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Param<T>));
+
+    /// The parameter names in visiting order.
+    ///
+    /// ```
+    /// use nn::{Activation, Init, Mlp, Module};
+    /// let mlp = Mlp::<f32>::new(&[2, 4, 1], Activation::Relu, Init::HeUniform, 0)?;
+    /// assert_eq!(
+    ///     mlp.param_names(),
+    ///     ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+    /// );
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    fn param_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        self.visit_params("", &mut |name, _| names.push(name.to_string()));
+        names
+    }
+
+    /// The total number of scalar parameters.
+    ///
+    /// ```
+    /// use nn::{Activation, Init, Mlp, Module};
+    /// let mlp = Mlp::<f32>::new(&[2, 4, 1], Activation::Relu, Init::HeUniform, 0)?;
+    /// assert_eq!(mlp.num_params(), 2 * 4 + 4 + 4 * 1 + 1);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    fn num_params(&self) -> usize {
+        let mut n = 0;
+        self.visit_params("", &mut |_, p| n += p.value().numel());
+        n
+    }
+}
+
+/// Joins a parameter path: `join("layers.0", "weight") == "layers.0.weight"`,
+/// `join("", "weight") == "weight"`.
+///
+/// ```
+/// assert_eq!(nn::join("layers.0", "weight"), "layers.0.weight");
+/// assert_eq!(nn::join("", "bias"), "bias");
+/// ```
+pub fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}

@@ -1,0 +1,116 @@
+//! Adam (Kingma & Ba, 2015).
+
+use std::collections::HashMap;
+
+use autodiff::{Float, Result};
+
+use super::{for_each_update, Optimizer};
+use crate::module::Module;
+use crate::param::ParamId;
+use crate::session::ParamGrads;
+
+/// Adam: with `g = ∇θ + λθ`,
+/// `m ← β₁m + (1 − β₁)g`, `v ← β₂v + (1 − β₂)g²`,
+/// `m̂ = m / (1 − β₁ᵗ)`, `v̂ = v / (1 − β₂ᵗ)`,
+/// `θ ← θ − η·m̂ / (√v̂ + ε)` — PyTorch's `torch.optim.Adam`.
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// use nn::{optim::{Adam, Optimizer}, Linear, Module, Session};
+/// let mut layer = Linear::from_tensors(Tensor::from_vec(vec![1.0f64], &[1, 1])?, None)?;
+/// let mut adam = Adam::new(0.1);
+/// let tape = Tape::new();
+/// let s = Session::train(&tape);
+/// let y = layer.forward(&s, s.input(Tensor::from_vec(vec![2.0], &[1, 1])?))?;
+/// adam.step(&mut layer, &s.grads(y.sum()?)?)?;
+/// // the first Adam step moves each weight by about η, whatever the gradient's size
+/// assert!((layer.weight.value().data()[0] - 0.9).abs() < 1e-7);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adam<T: Float> {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    state: HashMap<ParamId, AdamState<T>>,
+}
+
+#[derive(Clone, Debug)]
+struct AdamState<T> {
+    m: Vec<T>,
+    v: Vec<T>,
+    t: i32,
+}
+
+impl<T: Float> Adam<T> {
+    /// Adam with learning rate `lr`, β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
+    pub fn new(lr: f64) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            state: HashMap::new(),
+        }
+    }
+
+    /// Sets β₁ and β₂.
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+
+    /// Sets ε.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// With L2 weight decay `lambda` added to the gradient.
+    pub fn weight_decay(mut self, lambda: f64) -> Self {
+        self.weight_decay = lambda;
+        self
+    }
+}
+
+impl<T: Float> Optimizer<T> for Adam<T> {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) -> Result<()> {
+        let (b1, b2, eps, wd, lr) = (self.beta1, self.beta2, self.eps, self.weight_decay, self.lr);
+        let state = &mut self.state;
+        for_each_update("Adam::step", model, grads, |p, g| {
+            let id = p.id();
+            let theta = p.data_mut();
+            let s = state.entry(id).or_insert_with(|| AdamState {
+                m: vec![T::zero(); theta.len()],
+                v: vec![T::zero(); theta.len()],
+                t: 0,
+            });
+            s.t += 1;
+            let c1 = 1.0 - b1.powi(s.t);
+            let c2 = 1.0 - b2.powi(s.t);
+            let (tb1, tb2) = (T::of_f64(b1), T::of_f64(b2));
+            let (one, teps, twd) = (T::one(), T::of_f64(eps), T::of_f64(wd));
+            let step = T::of_f64(lr / c1);
+            let tc2 = T::of_f64(c2.sqrt());
+            for i in 0..theta.len() {
+                let gi = g.data()[i] + twd * theta[i];
+                s.m[i] = tb1 * s.m[i] + (one - tb1) * gi;
+                s.v[i] = tb2 * s.v[i] + (one - tb2) * gi * gi;
+                // η·m̂/(√v̂ + ε) with m̂ = m/c₁, √v̂ = √v/√c₂
+                theta[i] -= step * s.m[i] / (s.v[i].sqrt() / tc2 + teps);
+            }
+        })
+    }
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}

@@ -1,0 +1,66 @@
+//! Optimizers that update a model's parameters from the gradients a tape
+//! returned, and learning-rate schedules.
+
+mod adam;
+mod schedule;
+mod sgd;
+
+pub use adam::Adam;
+pub use schedule::{CosineLr, LrSchedule, StepLr};
+pub use sgd::Sgd;
+
+use autodiff::shape::fmt_shape;
+use autodiff::{Error, Float, Result, Tensor};
+
+use crate::module::Module;
+use crate::param::Param;
+use crate::session::ParamGrads;
+
+/// An update rule `θ ← θ − step(∇θ)`.
+pub trait Optimizer<T: Float> {
+    /// Updates every parameter of `model` that has a gradient in `grads`
+    /// (parameters without one are left as they are).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming the parameter
+    /// when a gradient's shape is not its parameter's.
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) -> Result<()>;
+
+    /// The current learning rate.
+    fn lr(&self) -> f64;
+
+    /// Sets the learning rate (for schedules).
+    fn set_lr(&mut self, lr: f64);
+}
+
+/// Visits every parameter of `model` with a gradient, checking shapes,
+/// and calls `update(name, param, grad)`.
+pub(crate) fn for_each_update<T: Float>(
+    op: &str,
+    model: &mut dyn Module<T>,
+    grads: &ParamGrads<T>,
+    mut update: impl FnMut(&mut Param<T>, &Tensor<T>),
+) -> Result<()> {
+    let mut error = None;
+    model.visit_params_mut("", &mut |name, p| {
+        if error.is_some() {
+            return;
+        }
+        let Some(g) = grads.get(p) else {
+            return;
+        };
+        if g.shape() != p.value().shape() {
+            error = Some(Error::shape(
+                op,
+                format!(
+                    "parameter {name} has shape {} but its gradient {}",
+                    fmt_shape(p.value().shape()),
+                    fmt_shape(g.shape())
+                ),
+            ));
+            return;
+        }
+        update(p, g);
+    });
+    error.map_or(Ok(()), Err)
+}

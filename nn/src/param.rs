@@ -1,0 +1,92 @@
+//! [`Param`]: a trainable tensor that outlives the tapes it is used on.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use autodiff::shape::fmt_shape;
+use autodiff::{Error, Float, Result, Tensor};
+
+static NEXT_PARAM_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A stable identity for a parameter, unique in the process: gradients and
+/// optimizer state are keyed by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParamId(u64);
+
+/// A trainable tensor owned by a model. Each training step binds it to a
+/// fresh tape as a tracked leaf ([`Session::param`](crate::Session::param));
+/// the optimizer then updates its value in place.
+///
+/// Cloning a parameter copies its value under a **new** identity, so a cloned
+/// model never shares optimizer state with the original.
+///
+/// ```
+/// use autodiff::Tensor;
+/// use nn::Param;
+/// let p = Param::new(Tensor::<f32>::zeros(&[2, 3]));
+/// assert_eq!(p.value().shape(), &[2, 3]);
+/// assert_ne!(p.id(), p.clone().id());
+/// ```
+#[derive(Debug)]
+pub struct Param<T: Float> {
+    id: ParamId,
+    value: Tensor<T>,
+}
+
+impl<T: Float> Param<T> {
+    /// A parameter holding `value`, with a fresh identity.
+    pub fn new(value: Tensor<T>) -> Self {
+        Param {
+            id: ParamId(NEXT_PARAM_ID.fetch_add(1, Ordering::Relaxed)),
+            value,
+        }
+    }
+
+    /// The identity gradients and optimizer state are keyed by.
+    pub fn id(&self) -> ParamId {
+        self.id
+    }
+
+    /// The current value.
+    pub fn value(&self) -> &Tensor<T> {
+        &self.value
+    }
+
+    /// Mutable access to the elements (for optimizers and initialisers).
+    pub fn data_mut(&mut self) -> &mut [T] {
+        self.value.data_mut()
+    }
+
+    /// Replaces the value with one of the same shape.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// use nn::Param;
+    /// let mut p = Param::new(Tensor::<f64>::zeros(&[2]));
+    /// p.set_value(Tensor::ones(&[2]))?;
+    /// assert!(p.set_value(Tensor::ones(&[3])).is_err());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when the shapes differ.
+    pub fn set_value(&mut self, value: Tensor<T>) -> Result<()> {
+        if value.shape() != self.value.shape() {
+            return Err(Error::shape(
+                "Param::set_value",
+                format!(
+                    "new value of shape {} for a parameter of shape {}",
+                    fmt_shape(value.shape()),
+                    fmt_shape(self.value.shape())
+                ),
+            ));
+        }
+        self.value = value;
+        Ok(())
+    }
+}
+
+impl<T: Float> Clone for Param<T> {
+    fn clone(&self) -> Self {
+        Param::new(self.value.clone())
+    }
+}

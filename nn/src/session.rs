@@ -1,0 +1,148 @@
+//! [`Session`]: the parameters of a model bound to one tape, for one step.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use autodiff::{Float, Result, Tape, Tensor, Var};
+
+use crate::param::{Param, ParamId};
+
+/// Binds parameters to a tape: the first time a layer asks for a parameter
+/// it becomes a leaf on the tape (tracked when training, constant when
+/// evaluating), and later requests get the same [`Var`].
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// use nn::{Activation, Init, Mlp, Module, Session};
+/// let mlp = Mlp::<f64>::new(&[2, 3, 2], Activation::Tanh, Init::XavierUniform, 7)?;
+/// let tape = Tape::new();
+/// let s = Session::train(&tape);
+/// let x = s.input(Tensor::from_vec(vec![0.5, -1.0], &[1, 2])?);
+/// let loss = mlp.forward(&s, x)?.cross_entropy(&[1])?;
+/// let grads = s.grads(loss)?;
+/// assert_eq!(grads.len(), 4); // two weights, two biases
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+pub struct Session<'t, T: Float> {
+    tape: &'t Tape<T>,
+    bound: RefCell<HashMap<ParamId, Var<'t, T>>>,
+    training: bool,
+}
+
+impl<'t, T: Float> Session<'t, T> {
+    /// A training session: parameters are tracked leaves.
+    pub fn train(tape: &'t Tape<T>) -> Self {
+        Session {
+            tape,
+            bound: RefCell::default(),
+            training: true,
+        }
+    }
+
+    /// An evaluation session: parameters are constants and nothing is
+    /// recorded, so the forward pass costs only its arithmetic.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// use nn::{Activation, Init, Mlp, Module, Session};
+    /// let mlp = Mlp::<f32>::new(&[2, 2], Activation::Linear, Init::XavierUniform, 1)?;
+    /// let tape = Tape::new();
+    /// let s = Session::eval(&tape);
+    /// let y = mlp.forward(&s, s.input(Tensor::zeros(&[4, 2])))?;
+    /// assert!(!y.requires_grad());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn eval(tape: &'t Tape<T>) -> Self {
+        Session {
+            tape,
+            bound: RefCell::default(),
+            training: false,
+        }
+    }
+
+    /// The tape this session records on.
+    pub fn tape(&self) -> &'t Tape<T> {
+        self.tape
+    }
+
+    /// Whether parameters are tracked (a training session).
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+
+    /// The parameter as a value on the tape, bound on first use.
+    pub fn param(&self, p: &Param<T>) -> Var<'t, T> {
+        *self.bound.borrow_mut().entry(p.id()).or_insert_with(|| {
+            if self.training {
+                self.tape.var(p.value().clone())
+            } else {
+                self.tape.constant(p.value().clone())
+            }
+        })
+    }
+
+    /// Input data as a constant on the tape.
+    pub fn input(&self, x: Tensor<T>) -> Var<'t, T> {
+        self.tape.constant(x)
+    }
+
+    /// Runs backward from the one-element `loss` and returns the gradient
+    /// of every parameter bound in this session.
+    ///
+    /// # Errors
+    /// The errors of [`Var::backward`] (a loss with more than one element).
+    pub fn grads(&self, loss: Var<'t, T>) -> Result<ParamGrads<T>> {
+        let grads = loss.backward()?;
+        let mut out = HashMap::new();
+        for (&id, &var) in self.bound.borrow().iter() {
+            if var.requires_grad() {
+                out.insert(id, grads.wrt(var)?);
+            }
+        }
+        Ok(ParamGrads { grads: out })
+    }
+}
+
+/// The gradients of a model's parameters after one backward sweep.
+#[derive(Clone, Debug, Default)]
+pub struct ParamGrads<T: Float> {
+    grads: HashMap<ParamId, Tensor<T>>,
+}
+
+impl<T: Float> ParamGrads<T> {
+    /// The gradient of `p`, if it took part in the loss.
+    pub fn get(&self, p: &Param<T>) -> Option<&Tensor<T>> {
+        self.grads.get(&p.id())
+    }
+
+    /// The gradient of the parameter with identity `id`.
+    pub fn by_id(&self, id: ParamId) -> Option<&Tensor<T>> {
+        self.grads.get(&id)
+    }
+
+    /// How many parameters have a gradient.
+    pub fn len(&self) -> usize {
+        self.grads.len()
+    }
+
+    /// Whether no parameter has a gradient.
+    pub fn is_empty(&self) -> bool {
+        self.grads.is_empty()
+    }
+
+    /// Sets the gradient of `p` (for gradients computed without a tape,
+    /// such as [`manual::backprop`](crate::manual::backprop)).
+    pub fn insert(&mut self, p: &Param<T>, grad: Tensor<T>) {
+        self.grads.insert(p.id(), grad);
+    }
+
+    /// The Euclidean norm of all gradients together, `√Σ g²`.
+    pub fn global_norm(&self) -> f64 {
+        self.grads
+            .values()
+            .flat_map(|t| t.data().iter())
+            .map(|&g| g.as_f64() * g.as_f64())
+            .sum::<f64>()
+            .sqrt()
+    }
+}
