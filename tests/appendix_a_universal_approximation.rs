@@ -5,25 +5,19 @@
 //! steps); the best fit per width is what the network can do, the others
 //! show how training can stall.
 
-use nn::approximation::{fit, Fit, FitConfig, Target};
+use nn::approximation::{fit_best_of, Fit, FitConfig, Target};
 use nn::Activation;
 
 const WIDTHS: [usize; 5] = [1, 2, 4, 8, 32];
 
 fn best_fit(target: Target, width: usize) -> Fit {
-    (1..=3)
-        .map(|seed| {
-            fit(&FitConfig {
-                target,
-                width,
-                activation: Activation::Sigmoid,
-                seed,
-                ..FitConfig::default()
-            })
-            .expect("a fit")
-        })
-        .min_by(|a, b| a.max_error.total_cmp(&b.max_error))
-        .expect("three fits")
+    let config = FitConfig {
+        target,
+        width,
+        activation: Activation::Sigmoid,
+        ..FitConfig::default()
+    };
+    fit_best_of(&config, 1..=3).expect("a fit")
 }
 
 fn errors(target: Target) -> Vec<f64> {

@@ -176,3 +176,31 @@ pub fn fit(config: &FitConfig) -> Result<Fit> {
         train_mse,
     })
 }
+
+/// The best of several fits (smallest max error) of the same configuration
+/// from the seeds `seeds`: what the width can do, separated from the luck
+/// of one initialisation.
+///
+/// ```
+/// use nn::approximation::{fit_best_of, FitConfig, Target};
+/// let f = fit_best_of(&FitConfig { target: Target::Abs, width: 2, steps: 300, ..FitConfig::default() }, 1..=2)?;
+/// assert!(f.max_error.is_finite());
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// The errors of [`fit`]; [`ErrorKind::Argument`](autodiff::ErrorKind::Argument)
+/// for an empty seed range.
+pub fn fit_best_of(config: &FitConfig, seeds: impl IntoIterator<Item = u64>) -> Result<Fit> {
+    let mut best: Option<Fit> = None;
+    for seed in seeds {
+        let f = fit(&FitConfig {
+            seed,
+            ..config.clone()
+        })?;
+        if best.as_ref().is_none_or(|b| f.max_error < b.max_error) {
+            best = Some(f);
+        }
+    }
+    best.ok_or_else(|| autodiff::Error::argument("approximation::fit_best_of", "no seed given"))
+}

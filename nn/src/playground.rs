@@ -126,21 +126,22 @@ impl Run {
     }
 
     /// The logit margin `z₁ − z₀` (positive where the net says class 1) on
-    /// a `resolution × resolution` grid over `[−extent, extent]²`, row by
+    /// a grid of `cols × rows` points spanning `[−extent, extent]²`, row by
     /// row from the top (x₂ = extent) and left (x₁ = −extent).
     ///
     /// # Errors
     /// Errors of the forward pass (none for a net built by [`run`]).
-    pub fn margin_grid(&self, extent: f64, resolution: usize) -> Result<Vec<f64>> {
-        let step = 2.0 * extent / (resolution.max(2) - 1) as f64;
+    pub fn margin_grid(&self, extent: f64, cols: usize, rows: usize) -> Result<Vec<f64>> {
+        let dx = 2.0 * extent / (cols.max(2) - 1) as f64;
+        let dy = 2.0 * extent / (rows.max(2) - 1) as f64;
         let grid = Points {
-            xy: (0..resolution * resolution)
+            xy: (0..rows * cols)
                 .map(|k| {
-                    let (r, c) = (k / resolution, k % resolution);
-                    [-extent + c as f64 * step, extent - r as f64 * step]
+                    let (r, c) = (k / cols, k % cols);
+                    [-extent + c as f64 * dx, extent - r as f64 * dy]
                 })
                 .collect(),
-            labels: vec![0; resolution * resolution],
+            labels: vec![0; rows * cols],
         };
         let logits = predict(&self.model, &features(&grid, &self.config.features))?;
         Ok(logits.data().chunks(2).map(|z| z[1] - z[0]).collect())

@@ -41,11 +41,19 @@ fn gauss_blobs_have_their_centres_and_variances() {
     for (noise, variance) in [(0.0, 0.5), (0.5, 4.0)] {
         let p = Dataset::Gauss.generate(4000, noise, 11);
         for (label, centre) in [(1, 2.0), (0, -2.0)] {
-            let xs: Vec<f64> = p.xy.iter().zip(&p.labels).filter(|(_, &l)| l == label).map(|(xy, _)| xy[0]).collect();
+            let xs: Vec<f64> =
+                p.xy.iter()
+                    .zip(&p.labels)
+                    .filter(|(_, &l)| l == label)
+                    .map(|(xy, _)| xy[0])
+                    .collect();
             let mean = xs.iter().sum::<f64>() / xs.len() as f64;
             let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
             assert!((mean - centre).abs() < 0.15, "noise {noise}: mean {mean}");
-            assert!((var / variance - 1.0).abs() < 0.1, "noise {noise}: variance {var}, expected {variance}");
+            assert!(
+                (var / variance - 1.0).abs() < 0.1,
+                "noise {noise}: variance {var}, expected {variance}"
+            );
         }
     }
 }
@@ -58,7 +66,8 @@ fn spiral_points_follow_r_of_t() {
         let k = i % (n / 2);
         let r = 5.0 * k as f64 / (n / 2) as f64;
         assert!((xy[0].hypot(xy[1]) - r).abs() < 1e-12);
-        let t = 1.75 * k as f64 / (n / 2) as f64 * 2.0 * std::f64::consts::PI + if i < n / 2 { 0.0 } else { std::f64::consts::PI };
+        let t = 1.75 * k as f64 / (n / 2) as f64 * 2.0 * std::f64::consts::PI
+            + if i < n / 2 { 0.0 } else { std::f64::consts::PI };
         assert!((xy[0] - r * t.sin()).abs() < 1e-12 && (xy[1] - r * t.cos()).abs() < 1e-12);
         assert_eq!(p.labels[i], usize::from(i < n / 2));
     }
@@ -66,7 +75,12 @@ fn spiral_points_follow_r_of_t() {
 
 #[test]
 fn datasets_are_reproducible_from_their_seed() {
-    for d in [Dataset::Circle, Dataset::Xor, Dataset::Gauss, Dataset::Spiral] {
+    for d in [
+        Dataset::Circle,
+        Dataset::Xor,
+        Dataset::Gauss,
+        Dataset::Spiral,
+    ] {
         assert_eq!(d.generate(50, 0.2, 5), d.generate(50, 0.2, 5));
         assert_ne!(d.generate(50, 0.2, 5), d.generate(50, 0.2, 6));
     }
@@ -85,7 +99,10 @@ fn the_seven_features_and_their_names() {
     for f in Feature::ALL {
         assert_eq!(f.name().parse::<Feature>().unwrap(), f);
     }
-    assert!("x3".parse::<Feature>().unwrap_err().contains("unknown feature 'x3'"));
+    assert!("x3"
+        .parse::<Feature>()
+        .unwrap_err()
+        .contains("unknown feature 'x3'"));
     assert!("moons".parse::<Dataset>().is_err());
 }
 

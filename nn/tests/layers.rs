@@ -14,12 +14,20 @@ fn linear_computes_x_w_transpose_plus_b() {
     let y = layer.forward(&s, s.input(x.clone())).unwrap().value();
     for r in 0..2 {
         for o in 0..2 {
-            let want: f64 = (0..3).map(|i| x.data()[r * 3 + i] * w.data()[o * 3 + i]).sum::<f64>() + b.data()[o];
+            let want: f64 = (0..3)
+                .map(|i| x.data()[r * 3 + i] * w.data()[o * 3 + i])
+                .sum::<f64>()
+                + b.data()[o];
             assert_eq!(y.get(&[r, o]).unwrap(), want);
         }
     }
     // a single sample of shape [in] gives [out]
-    let one = layer.forward(&s, s.input(Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap())).unwrap();
+    let one = layer
+        .forward(
+            &s,
+            s.input(Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap()),
+        )
+        .unwrap();
     assert_eq!(one.value().data(), &y.data()[..2]);
 }
 
@@ -28,12 +36,26 @@ fn parameter_names_follow_pytorch() {
     let mlp = Mlp::<f32>::new(&[2, 3, 3, 1], Activation::Tanh, Init::XavierUniform, 0).unwrap();
     assert_eq!(
         mlp.param_names(),
-        ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "layers.2.weight", "layers.2.bias"]
+        [
+            "layers.0.weight",
+            "layers.0.bias",
+            "layers.1.weight",
+            "layers.1.bias",
+            "layers.2.weight",
+            "layers.2.bias"
+        ]
     );
     let nested = Sequential::new()
-        .push(Sequential::new().push(Linear::<f32>::new(2, 2, Init::HeNormal, 1)).push(Activation::Relu))
+        .push(
+            Sequential::new()
+                .push(Linear::<f32>::new(2, 2, Init::HeNormal, 1))
+                .push(Activation::Relu),
+        )
         .push(Linear::new(2, 1, Init::HeNormal, 2));
-    assert_eq!(nested.param_names(), ["0.0.weight", "0.0.bias", "1.weight", "1.bias"]);
+    assert_eq!(
+        nested.param_names(),
+        ["0.0.weight", "0.0.bias", "1.weight", "1.bias"]
+    );
     let shapes: Vec<Vec<usize>> = {
         let mut v = Vec::new();
         mlp.visit_params("", &mut |_, p| v.push(p.value().shape().to_vec()));
@@ -68,12 +90,16 @@ fn a_linear_layer_rejects_inputs_of_the_wrong_width() {
     let layer = Linear::<f64>::new(4, 2, Init::HeUniform, 0);
     let tape = Tape::new();
     let s = Session::train(&tape);
-    let err = layer.forward(&s, s.input(Tensor::zeros(&[5, 3]))).unwrap_err();
+    let err = layer
+        .forward(&s, s.input(Tensor::zeros(&[5, 3])))
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "linear: input [5, 3] has 3 features, the layer expects 4 (input must be [batch, 4] or [4])"
     );
-    assert!(layer.forward(&s, s.input(Tensor::zeros(&[2, 2, 4]))).is_err());
+    assert!(layer
+        .forward(&s, s.input(Tensor::zeros(&[2, 2, 4])))
+        .is_err());
     assert!(Mlp::<f64>::new(&[3], Activation::Relu, Init::HeUniform, 0).is_err());
     assert!(Mlp::<f64>::new(&[3, 0, 2], Activation::Relu, Init::HeUniform, 0).is_err());
 }
@@ -135,10 +161,19 @@ fn bce_with_logits_matches_its_definition_and_passes_gradcheck() {
     // the derivative at exactly z = 0 is σ(0) − y
     let tape = Tape::new();
     let z0 = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
-    let l = nn::loss::bce_with_logits(z0, tape.constant(Tensor::from_vec(vec![1.0], &[1]).unwrap())).unwrap();
-    assert_eq!(l.backward().unwrap().wrt(z0).unwrap().data(), &[sigma(0.0) - 1.0]);
+    let l = nn::loss::bce_with_logits(
+        z0,
+        tape.constant(Tensor::from_vec(vec![1.0], &[1]).unwrap()),
+    )
+    .unwrap();
+    assert_eq!(
+        l.backward().unwrap().wrt(z0).unwrap().data(),
+        &[sigma(0.0) - 1.0]
+    );
     let err = nn::loss::bce_with_logits(z0, tape.constant(Tensor::zeros(&[2]))).unwrap_err();
-    assert!(err.to_string().starts_with("bce_with_logits: logits [1] and targets [2]"));
+    assert!(err
+        .to_string()
+        .starts_with("bce_with_logits: logits [1] and targets [2]"));
 }
 
 #[test]

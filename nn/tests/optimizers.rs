@@ -31,7 +31,13 @@ fn trajectory(opt: &mut dyn Optimizer<f64>, steps: usize) -> Vec<Vec<f64>> {
         let tape = Tape::new();
         let s = Session::train(&tape);
         let theta = model.forward(&s, tape.scalar(0.0)).unwrap();
-        let loss = theta.square().unwrap().sum().unwrap().mul_scalar(0.5).unwrap();
+        let loss = theta
+            .square()
+            .unwrap()
+            .sum()
+            .unwrap()
+            .mul_scalar(0.5)
+            .unwrap();
         let grads = s.grads(loss).unwrap();
         opt.step(&mut model, &grads).unwrap();
         out.push(model.0.value().to_vec());
@@ -51,11 +57,14 @@ fn assert_traj(got: &[Vec<f64>], want: &[Vec<f64>]) {
 fn sgd_with_momentum_weight_decay_and_nesterov_follows_its_rule() {
     let (lr, mu, wd) = (0.1, 0.9, 0.01);
     for nesterov in [false, true] {
-        let mut opt = Sgd::new(lr).momentum(mu).weight_decay(wd).nesterov(nesterov);
+        let mut opt = Sgd::new(lr)
+            .momentum(mu)
+            .weight_decay(wd)
+            .nesterov(nesterov);
         let got = trajectory(&mut opt, 6);
         // reference: g = θ + λθ; v = g (first) or μv + g; θ −= η(v or g + μv)
         let mut theta = START.to_vec();
-        let mut v = vec![0.0; 3];
+        let mut v = [0.0; 3];
         let mut want = Vec::new();
         for step in 0..6 {
             for i in 0..3 {
@@ -103,7 +112,10 @@ fn adam_follows_its_rule_with_bias_correction() {
 
 #[test]
 fn adam_and_sgd_minimise_the_quadratic() {
-    for opt in [&mut Adam::new(0.1) as &mut dyn Optimizer<f64>, &mut Sgd::new(0.1).momentum(0.5)] {
+    for opt in [
+        &mut Adam::new(0.1) as &mut dyn Optimizer<f64>,
+        &mut Sgd::new(0.1).momentum(0.5),
+    ] {
         let last = trajectory(opt, 300).pop().unwrap();
         assert!(last.iter().all(|t| t.abs() < 1e-3), "{last:?}");
     }
@@ -115,7 +127,10 @@ fn a_gradient_of_the_wrong_shape_is_an_error_naming_the_parameter() {
     let mut grads = ParamGrads::default();
     grads.insert(&model.0, Tensor::zeros(&[4]));
     let err = Sgd::new(0.1).step(&mut model, &grads).unwrap_err();
-    assert_eq!(err.to_string(), "Sgd::step: parameter theta has shape [3] but its gradient [4]");
+    assert_eq!(
+        err.to_string(),
+        "Sgd::step: parameter theta has shape [3] but its gradient [4]"
+    );
     let err = Adam::new(0.1).step(&mut model, &grads).unwrap_err();
     assert!(err.to_string().starts_with("Adam::step: parameter theta"));
 }
