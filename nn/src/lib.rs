@@ -52,6 +52,7 @@ pub mod layers;
 pub mod loss;
 pub mod manual;
 mod module;
+pub mod ops;
 pub mod optim;
 mod param;
 pub mod playground;
@@ -59,7 +60,7 @@ mod session;
 
 pub use autodiff;
 pub use init::Init;
-pub use layers::{Activation, Linear, Mlp, Sequential};
+pub use layers::{Activation, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Mlp, Sequential};
 pub use module::{join, Module};
 pub use param::{Param, ParamId};
 pub use session::{ParamGrads, Session};

@@ -1,12 +1,16 @@
-//! Layers: [`Linear`], [`Activation`], [`Sequential`], and the [`Mlp`]
-//! built from them.
+//! Layers: [`Linear`], [`Conv2d`], [`MaxPool2d`], [`AvgPool2d`],
+//! [`Flatten`], [`Activation`], [`Sequential`], and the [`Mlp`].
 
 mod activation;
+mod conv;
 mod linear;
 mod mlp;
+mod pool;
 mod sequential;
 
 pub use activation::Activation;
+pub use conv::Conv2d;
 pub use linear::Linear;
 pub use mlp::Mlp;
+pub use pool::{AvgPool2d, Flatten, MaxPool2d};
 pub use sequential::Sequential;

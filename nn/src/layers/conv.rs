@@ -1,0 +1,135 @@
+//! [`Conv2d`]: a 2-D convolution layer, PyTorch's weight layout.
+
+use autodiff::{Error, Float, Result, Tensor, Var};
+
+use crate::init::Init;
+use crate::module::{join, Module};
+use crate::ops::conv2d;
+use crate::param::Param;
+use crate::session::Session;
+
+/// A 2-D convolution layer: `y = conv2d(x, W) + b`.
+///
+/// # Shapes
+/// - input `[n, in_channels, h, w]`
+/// - weight `[out_channels, in_channels, kh, kw]`, bias `[out_channels]`
+/// - output `[n, out_channels, (h + 2p − kh)/s + 1, (w + 2p − kw)/s + 1]`
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// use nn::{Conv2d, Init, Module, Session};
+/// let conv = Conv2d::<f32>::new(1, 6, (5, 5), 1, 2, Init::PyTorch, 0)?;
+/// let tape = Tape::new();
+/// let s = Session::eval(&tape);
+/// let y = conv.forward(&s, s.input(Tensor::zeros(&[2, 1, 28, 28])))?;
+/// assert_eq!(y.shape().as_slice(), &[2, 6, 28, 28]);
+/// assert_eq!(conv.param_names(), ["weight", "bias"]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Conv2d<T: Float> {
+    /// `[out, in, kh, kw]`.
+    pub weight: Param<T>,
+    /// `[out]`, if the layer has one.
+    pub bias: Option<Param<T>>,
+    /// The stride, both directions.
+    pub stride: usize,
+    /// Zero padding on every side.
+    pub padding: usize,
+}
+
+impl<T: Float> Conv2d<T> {
+    /// A layer `in_channels → out_channels` with a `kernel = (kh, kw)`
+    /// kernel and a bias, initialised by `init` with `fan_in = in·kh·kw`
+    /// and `fan_out = out·kh·kw`, from `seed` (the bias from `seed + 1`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a zero
+    /// channel count, kernel extent or stride.
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: (usize, usize),
+        stride: usize,
+        padding: usize,
+        init: Init,
+        seed: u64,
+    ) -> Result<Self> {
+        let (kh, kw) = kernel;
+        if in_channels == 0 || out_channels == 0 || kh == 0 || kw == 0 || stride == 0 {
+            return Err(Error::argument(
+                "Conv2d::new",
+                format!(
+                    "channels {in_channels} → {out_channels}, kernel {kh}×{kw}, stride {stride}: all must be at least 1"
+                ),
+            ));
+        }
+        let (fan_in, fan_out) = (in_channels * kh * kw, out_channels * kh * kw);
+        let weight = init.weight(&[out_channels, in_channels, kh, kw], fan_in, fan_out, seed);
+        let bias = init.bias(&[out_channels], fan_in, seed.wrapping_add(1));
+        Ok(Conv2d {
+            weight: Param::new(weight),
+            bias: Some(Param::new(bias)),
+            stride,
+            padding,
+        })
+    }
+
+    /// A layer with the given weight `[out, in, kh, kw]` and optional bias.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// use nn::Conv2d;
+    /// assert!(Conv2d::<f64>::from_tensors(Tensor::zeros(&[2, 1, 3, 3]), None, 1, 1).is_ok());
+    /// assert!(Conv2d::<f64>::from_tensors(Tensor::zeros(&[2, 3, 3]), None, 1, 1).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when the weight is
+    /// not 4-D or the bias is not `[out]`.
+    pub fn from_tensors(
+        weight: Tensor<T>,
+        bias: Option<Tensor<T>>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Self> {
+        let shape = weight.shape().to_vec();
+        if shape.len() != 4 || bias.as_ref().is_some_and(|b| b.shape() != [shape[0]]) {
+            return Err(Error::shape(
+                "Conv2d",
+                format!(
+                    "weight {} (must be [out, in, kh, kw]) and bias {:?} (must be [out])",
+                    autodiff::shape::fmt_shape(&shape),
+                    bias.as_ref().map(|b| b.shape().to_vec())
+                ),
+            ));
+        }
+        Ok(Conv2d {
+            weight: Param::new(weight),
+            bias: bias.map(Param::new),
+            stride,
+            padding,
+        })
+    }
+}
+
+impl<T: Float> Module<T> for Conv2d<T> {
+    fn forward<'t>(&self, s: &Session<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        let bias = self.bias.as_ref().map(|b| s.param(b));
+        conv2d(x, s.param(&self.weight), bias, self.stride, self.padding)
+    }
+
+    fn visit_params(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
+        f(&join(prefix, "weight"), &self.weight);
+        if let Some(b) = &self.bias {
+            f(&join(prefix, "bias"), b);
+        }
+    }
+
+    fn visit_params_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Param<T>)) {
+        f(&join(prefix, "weight"), &mut self.weight);
+        if let Some(b) = &mut self.bias {
+            f(&join(prefix, "bias"), b);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Convolution and pooling, added to the tape through autodiff's public
+//! extension point ([`autodiff::Op`]) — the same way a user adds a layer.
+//!
+//! Every operation here comes with its adjoint as another operation, and
+//! each backward rule is written with these operations, so gradients of
+//! gradients work through convolutions and pooling too.
+
+mod conv;
+mod geometry;
+mod pool;
+
+pub use conv::conv2d;
+pub use geometry::{ConvGeometry, PoolGeometry};
+pub use pool::{avg_pool2d, max_pool2d};

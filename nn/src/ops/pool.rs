@@ -1,0 +1,207 @@
+//! Max and average pooling over `k × k` windows, each with its adjoint as
+//! an operation, so that the backward rules stay differentiable.
+
+use autodiff::smallvec::smallvec;
+use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, Var};
+
+use super::geometry::PoolGeometry;
+
+/// Max pooling. `y = max over the window`; the derivative is 1 at the
+/// window's maximum and 0 elsewhere. **Ties:** the first maximal element of
+/// the window in row-major order takes the whole gradient (a NaN counts as
+/// the maximum). The positions are saved in `forward`.
+struct MaxPool2d {
+    k: usize,
+    stride: usize,
+    argmax: Vec<usize>,
+    input_shape: [usize; 4],
+}
+
+/// The adjoint of max pooling: scatters each output gradient to the input
+/// position that won its window (summing where windows overlap).
+struct ScatterToArgmax {
+    argmax: Vec<usize>,
+    input_shape: [usize; 4],
+}
+
+impl<T: Float> Op<T> for MaxPool2d {
+    fn name(&self) -> &str {
+        "max_pool2d"
+    }
+
+    fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        let g = PoolGeometry::new("max_pool2d", x[0].shape(), self.k, self.stride)?;
+        let data = x[0].data();
+        let mut values = Vec::with_capacity(g.planes * g.ho * g.wo);
+        let mut argmax = Vec::with_capacity(g.planes * g.ho * g.wo);
+        g.for_each_window(|_, window| {
+            let first = window.next().expect("a window has k² ≥ 1 elements");
+            let mut best = first;
+            for i in window {
+                let (v, b) = (data[i], data[best]);
+                if v > b || (v.is_nan() && !b.is_nan()) {
+                    best = i;
+                }
+            }
+            values.push(data[best]);
+            argmax.push(best);
+        });
+        self.argmax = argmax;
+        self.input_shape = g.input;
+        Tensor::from_vec(values, &g.output_shape())
+    }
+
+    fn backward<'t>(&self, _: &BackwardCtx<'t, T>, grad: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+        let op = ScatterToArgmax {
+            argmax: self.argmax.clone(),
+            input_shape: self.input_shape,
+        };
+        Ok(smallvec![Some(grad.tape().apply(op, &[grad])?)])
+    }
+}
+
+impl<T: Float> Op<T> for ScatterToArgmax {
+    fn name(&self) -> &str {
+        "max_pool2d_scatter"
+    }
+
+    fn forward(&mut self, g: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        let mut dx = Tensor::zeros(&self.input_shape);
+        let d = dx.data_mut();
+        for (&i, &v) in self.argmax.iter().zip(g[0].data()) {
+            d[i] += v;
+        }
+        Ok(dx)
+    }
+
+    fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, h: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+        // the adjoint of a scatter is the gather of the same positions
+        let numel: usize = self.input_shape.iter().product();
+        let gathered = h
+            .reshape(&[numel])?
+            .index_select(0, &self.argmax)?
+            .reshape(&ctx.input(0).shape())?;
+        Ok(smallvec![Some(gathered)])
+    }
+}
+
+/// Average pooling: `y = (1/k²) Σ window`; each input in a window gets
+/// `ḡ/k²` of that window's gradient.
+struct AvgPool2d {
+    k: usize,
+    stride: usize,
+}
+
+/// The adjoint of average pooling: spreads each output gradient evenly
+/// over its window (summing where windows overlap).
+struct AvgPoolSpread {
+    geometry: PoolGeometry,
+}
+
+impl<T: Float> Op<T> for AvgPool2d {
+    fn name(&self) -> &str {
+        "avg_pool2d"
+    }
+
+    fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        let g = PoolGeometry::new("avg_pool2d", x[0].shape(), self.k, self.stride)?;
+        let data = x[0].data();
+        let scale = T::one() / T::of_f64((g.k * g.k) as f64);
+        let mut values = Vec::with_capacity(g.planes * g.ho * g.wo);
+        g.for_each_window(|_, window| {
+            let sum: T = window.map(|i| data[i]).sum();
+            values.push(sum * scale);
+        });
+        Tensor::from_vec(values, &g.output_shape())
+    }
+
+    fn backward<'t>(
+        &self,
+        ctx: &BackwardCtx<'t, T>,
+        grad: Var<'t, T>,
+    ) -> Result<InputGrads<'t, T>> {
+        let geometry = PoolGeometry::new("avg_pool2d", &ctx.input(0).shape(), self.k, self.stride)?;
+        Ok(smallvec![Some(
+            grad.tape().apply(AvgPoolSpread { geometry }, &[grad])?
+        )])
+    }
+}
+
+impl<T: Float> Op<T> for AvgPoolSpread {
+    fn name(&self) -> &str {
+        "avg_pool2d_spread"
+    }
+
+    fn forward(&mut self, g: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        let geo = self.geometry;
+        let scale = T::one() / T::of_f64((geo.k * geo.k) as f64);
+        let mut dx = Tensor::zeros(&geo.input);
+        let d = dx.data_mut();
+        let grads = g[0].data();
+        geo.for_each_window(|out, window| {
+            for i in window {
+                d[i] += grads[out] * scale;
+            }
+        });
+        Ok(dx)
+    }
+
+    fn backward<'t>(&self, _: &BackwardCtx<'t, T>, h: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+        // spreading is the adjoint of averaging, and vice versa
+        Ok(smallvec![Some(avg_pool2d(
+            h,
+            self.geometry.k,
+            self.geometry.stride
+        )?)])
+    }
+}
+
+/// Max pooling of `x: [n, c, h, w]` over `k × k` windows with `stride`:
+/// `[n, c, (h − k)/stride + 1, (w − k)/stride + 1]`. The gradient flows to
+/// each window's maximum; on ties, to the first in row-major order.
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_vec(vec![1.0, 5.0, 5.0, 2.0], &[1, 1, 2, 2])?);
+/// let y = nn::ops::max_pool2d(x, 2, 2)?;
+/// assert_eq!(y.value().data(), &[5.0]);
+/// // a tie between positions 1 and 2: the first takes the gradient
+/// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[0.0, 1.0, 0.0, 0.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming `max_pool2d` for
+/// an input that is not 4-D or is smaller than the window;
+/// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a zero window
+/// or stride.
+#[track_caller]
+pub fn max_pool2d<'t, T: Float>(x: Var<'t, T>, k: usize, stride: usize) -> Result<Var<'t, T>> {
+    let op = MaxPool2d {
+        k,
+        stride,
+        argmax: Vec::new(),
+        input_shape: [0; 4],
+    };
+    x.tape().apply(op, &[x])
+}
+
+/// Average pooling of `x: [n, c, h, w]` over `k × k` windows with `stride`.
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 6.0], &[1, 1, 2, 2])?);
+/// let y = nn::ops::avg_pool2d(x, 2, 2)?;
+/// assert_eq!(y.value().data(), &[3.0]);
+/// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[0.25; 4]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`max_pool2d`], naming `avg_pool2d`.
+#[track_caller]
+pub fn avg_pool2d<'t, T: Float>(x: Var<'t, T>, k: usize, stride: usize) -> Result<Var<'t, T>> {
+    x.tape().apply(AvgPool2d { k, stride }, &[x])
+}
