@@ -42,7 +42,7 @@ fn direct_conv(
 }
 
 /// (batch, in channels, h, w, out channels, kh, kw, stride, padding)
-const SHAPES: [(
+type ConvCase = (
     usize,
     usize,
     usize,
@@ -52,7 +52,9 @@ const SHAPES: [(
     usize,
     usize,
     usize,
-); 10] = [
+);
+
+const SHAPES: [ConvCase; 10] = [
     (1, 1, 5, 5, 1, 3, 3, 1, 0),
     (2, 1, 6, 6, 3, 3, 3, 1, 1),
     (2, 3, 7, 5, 2, 3, 3, 2, 0),

@@ -51,6 +51,7 @@ mod init;
 pub mod layers;
 pub mod loss;
 pub mod manual;
+pub mod models;
 mod module;
 pub mod ops;
 pub mod optim;

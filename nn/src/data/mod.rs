@@ -1,7 +1,9 @@
 //! Data: the four TensorFlow Playground datasets and their seven input
-//! features, seeded train/test splits and a shuffling mini-batch iterator.
+//! features, MNIST and the UCI 8×8 digits ([`files`]), seeded train/test
+//! splits and a shuffling mini-batch iterator.
 
 mod batches;
+pub mod files;
 mod playground;
 
 pub use batches::{train_test_split, Batches};

@@ -1,0 +1,56 @@
+//! W3 of ../shared/bench/WORKLOADS.md and its convolution: LeNet-5 on
+//! 64 × 1 × 28 × 28 random images, f32.
+//!
+//! - `conv2d_fwd_bwd`: the first convolution (1 → 6 channels, 5×5, padding 2)
+//!   forward and backward (input and weight gradients);
+//! - `train_step`: a full LeNet-5 step — forward, cross-entropy, backward,
+//!   SGD update (lr 0.01), over 4 batches cycled.
+
+use autodiff::{Tape, Tensor};
+use criterion::{criterion_group, criterion_main, Criterion};
+use nn::optim::{Optimizer, Sgd};
+use nn::{models, Init, Module, Session};
+
+fn lenet(c: &mut Criterion) {
+    let mut group = c.benchmark_group("w3_lenet");
+    group.sample_size(20);
+    let x = Tensor::<f32>::rand_normal(&[64, 1, 28, 28], 0.0, 1.0, 1);
+    let w = Tensor::<f32>::rand_normal(&[6, 1, 5, 5], 0.0, 0.2, 2);
+    group.bench_function("conv2d_fwd_bwd", |b| {
+        b.iter(|| {
+            let tape = Tape::new();
+            let (xv, wv) = (tape.var(x.clone()), tape.var(w.clone()));
+            let y = nn::ops::conv2d(xv, wv, None, 1, 2).unwrap();
+            let g = y.vjp(&Tensor::ones(&[64, 6, 28, 28])).unwrap();
+            std::hint::black_box(g.wrt(wv).unwrap());
+        })
+    });
+    let batches: Vec<(Tensor<f32>, Vec<usize>)> = (0..4)
+        .map(|i| {
+            let x = Tensor::rand_normal(&[64, 1, 28, 28], 0.0, 1.0, 10 + i);
+            (x, (0..64).map(|k| (k * 3 + i as usize) % 10).collect())
+        })
+        .collect();
+    let mut net = models::lenet5::<f32>(Init::PyTorch, 42).unwrap();
+    let mut sgd = Sgd::new(0.01);
+    let mut i = 0;
+    group.bench_function("train_step", |b| {
+        b.iter(|| {
+            let (x, y) = &batches[i % batches.len()];
+            i += 1;
+            let tape = Tape::new();
+            let s = Session::train(&tape);
+            let loss = net
+                .forward(&s, s.input(x.clone()))
+                .unwrap()
+                .cross_entropy(y)
+                .unwrap();
+            let grads = s.grads(loss).unwrap();
+            sgd.step(&mut net, &grads).unwrap();
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, lenet);
+criterion_main!(benches);

@@ -1,0 +1,311 @@
+//! Appendix B of the lecture note: LeNet-5 learns real handwritten digits
+//! (MNIST, 60,000 training and 10,000 test images, committed in data/mnist).
+//! Prints per-epoch loss, test accuracy and time; writes a figure of test
+//! digits with their predictions (mistakes in red) and the confusion matrix.
+//!
+//! ```sh
+//! cargo run --release --example mnist                 # LeNet-5, 3 epochs
+//! cargo run --release --example mnist -- --model mlp  # an MLP on the same data
+//! cargo run --release --example mnist -- --subset 5000 --epochs 1   # a quick look
+//! ```
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use autodiff::{Tape, Tensor};
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use nn::data::files::{load_mnist, Labelled};
+use nn::data::Batches;
+use nn::optim::{Adam, CosineLr, LrSchedule, Optimizer, Sgd};
+use nn::{loss, models, Init, Module, Sequential, Session};
+use plotters::prelude::*;
+use support::plot;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Model {
+    /// LeNet-5: two 5×5 convolutions with max pooling, then 120 → 84 → 10
+    Lenet,
+    /// An MLP 784 → 256 → 128 → 10 with ReLU
+    Mlp,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OptimizerKind {
+    Adam,
+    Sgd,
+}
+
+/// Train a network on MNIST.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Which network
+    #[arg(long, value_enum, default_value_t = Model::Lenet)]
+    model: Model,
+    /// Epochs over the training set
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    /// Mini-batch size
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Initial learning rate, annealed by a cosine schedule over the run
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    /// adam, or sgd with momentum 0.9
+    #[arg(long, value_enum, default_value_t = OptimizerKind::Adam)]
+    optimizer: OptimizerKind,
+    /// Train on the first N training images only (0: all 60,000)
+    #[arg(long, default_value_t = 0)]
+    subset: usize,
+    /// Seed of the weights and the batch order
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Folder holding the four MNIST .gz files
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"))]
+    data: PathBuf,
+    /// Where to write the figure
+    #[arg(long, default_value = "mnist.svg")]
+    out: PathBuf,
+}
+
+fn main() {
+    if let Err(e) = try_main() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Logits of `net` for all of `data`, in chunks, without recording.
+fn predict(
+    net: &Sequential<f32>,
+    data: &Labelled,
+) -> Result<Tensor<f32>, Box<dyn std::error::Error>> {
+    let mut logits = Vec::with_capacity(data.len() * 10);
+    for chunk in (0..data.len()).collect::<Vec<_>>().chunks(1000) {
+        let tape = Tape::new();
+        let s = Session::eval(&tape);
+        let z = net.forward(&s, s.input(data.images.to_tensor(chunk)?))?;
+        logits.extend_from_slice(z.value().data());
+    }
+    Ok(Tensor::from_vec(logits, &[data.len(), 10])?)
+}
+
+fn try_main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    if args.epochs == 0 || args.batch == 0 || args.lr.is_nan() || args.lr <= 0.0 {
+        return Err("--epochs and --batch must be at least 1 and --lr positive".into());
+    }
+    let t = Instant::now();
+    let mnist = load_mnist(&args.data)?;
+    let train = if args.subset > 0 {
+        mnist
+            .train
+            .select(&(0..args.subset.min(mnist.train.len())).collect::<Vec<_>>())
+    } else {
+        mnist.train.clone()
+    };
+    println!(
+        "MNIST: {} training and {} test images (loaded in {:.1}s)",
+        train.len(),
+        mnist.test.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let mut net = match args.model {
+        Model::Lenet => models::lenet5::<f32>(Init::HeUniform, args.seed)?,
+        Model::Mlp => models::image_mlp::<f32>(784, &[256, 128], Init::HeUniform, args.seed)?,
+    };
+    println!(
+        "{:?}: {} parameters, {:?} lr {}, batch {}\n",
+        args.model,
+        net.num_params(),
+        args.optimizer,
+        args.lr,
+        args.batch
+    );
+    let mut opt: Box<dyn Optimizer<f32>> = match args.optimizer {
+        OptimizerKind::Adam => Box::new(Adam::new(args.lr)),
+        OptimizerKind::Sgd => Box::new(Sgd::new(args.lr).momentum(0.9)),
+    };
+    let mut batches = Batches::new(train.len(), args.batch, args.seed + 100);
+    let steps = batches.len() * args.epochs;
+    let schedule = CosineLr {
+        base: args.lr,
+        min: args.lr * 0.02,
+        epochs: steps,
+    };
+
+    println!(
+        "{:>5} {:>11} {:>13} {:>9}",
+        "epoch", "train loss", "test accuracy", "time"
+    );
+    let mut step = 0;
+    let mut test_logits = None;
+    for epoch in 1..=args.epochs {
+        let started = Instant::now();
+        let bar = ProgressBar::new(batches.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "  epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg} ({eta} left)",
+            )?
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(epoch.to_string());
+        let (mut total, mut seen) = (0.0f64, 0usize);
+        for batch in batches.epoch() {
+            opt.set_lr(schedule.lr(step));
+            step += 1;
+            let tape = Tape::new();
+            let s = Session::train(&tape);
+            let labels: Vec<usize> = batch.iter().map(|&i| train.labels[i]).collect();
+            let logits = net.forward(&s, s.input(train.images.to_tensor(&batch)?))?;
+            let loss = logits.cross_entropy(&labels)?;
+            let grads = s.grads(loss)?;
+            opt.step(&mut net, &grads)?;
+            total += f64::from(loss.value().item()?) * batch.len() as f64;
+            seen += batch.len();
+            bar.inc(1);
+            if bar.position() % 50 == 0 {
+                bar.set_message(format!("{:.4}", total / seen as f64));
+            }
+        }
+        bar.finish_and_clear();
+        let logits = predict(&net, &mnist.test)?;
+        let accuracy = loss::accuracy(&logits, &mnist.test.labels)?;
+        println!(
+            "{epoch:>5} {:>11.4} {:>12.2}% {:>8.1}s",
+            total / seen as f64,
+            100.0 * accuracy,
+            started.elapsed().as_secs_f64()
+        );
+        test_logits = Some(logits);
+    }
+    let logits = test_logits.expect("at least one epoch");
+    let predictions: Vec<usize> = logits.data().chunks(10).map(loss::argmax).collect();
+    let wrong = predictions
+        .iter()
+        .zip(&mnist.test.labels)
+        .filter(|(p, l)| p != l)
+        .count();
+    println!(
+        "\ntest accuracy {:.2}% ({wrong} of {} wrong)",
+        100.0 * (1.0 - wrong as f64 / predictions.len() as f64),
+        predictions.len()
+    );
+
+    let svg = figure(&mnist.test, &predictions)?;
+    support::write_atomically(&args.out, svg.as_bytes())?;
+    println!("figure: {}", args.out.display());
+    Ok(())
+}
+
+/// 48 test digits (the first 36, then the next 12 mistakes) with their
+/// predicted labels, beside the confusion matrix.
+fn figure(test: &Labelled, predictions: &[usize]) -> Result<String, Box<dyn std::error::Error>> {
+    let mistakes: Vec<usize> = (36..test.len())
+        .filter(|&i| predictions[i] != test.labels[i])
+        .take(12)
+        .collect();
+    let shown: Vec<usize> = (0..36).chain(mistakes).collect();
+    let mut confusion = [[0usize; 10]; 10];
+    for (p, &l) in predictions.iter().zip(&test.labels) {
+        confusion[l][*p] += 1;
+    }
+    plot::svg((1100, 560), |root| {
+        let (left, right) = root.split_horizontally(560);
+        left.titled(
+            "test digits: predicted (true) — mistakes in red",
+            ("sans-serif", 16),
+        )?;
+        let cell = 66;
+        for (k, &i) in shown.iter().enumerate() {
+            let (gx, gy) = (
+                10 + (k % 8) as i32 * cell,
+                36 + (k / 8) as i32 * (cell + 16),
+            );
+            let pixels: Vec<u8> = test
+                .images
+                .image(i)
+                .iter()
+                .flat_map(|&p| [255 - p; 3])
+                .collect();
+            let big: Vec<u8> = (0..56 * 56)
+                .flat_map(|q| {
+                    let (y, x) = (q / 56 / 2, q % 56 / 2);
+                    let o = (y * 28 + x) * 3;
+                    [pixels[o], pixels[o + 1], pixels[o + 2]]
+                })
+                .collect();
+            let img =
+                BitMapElement::with_owned_buffer((gx, gy), (56, 56), big).ok_or("digit bitmap")?;
+            left.draw(&img)?;
+            let ok = predictions[i] == test.labels[i];
+            let (text, color) = if ok {
+                (format!("{}", predictions[i]), BLACK)
+            } else {
+                (
+                    format!("{} ({})", predictions[i], test.labels[i]),
+                    RGBColor(214, 39, 40),
+                )
+            };
+            left.draw(&Text::new(
+                text,
+                (gx + 18, gy + 58),
+                ("sans-serif", 13).into_font().color(&color),
+            ))?;
+            if !ok {
+                left.draw(&Rectangle::new(
+                    [(gx - 2, gy - 2), (gx + 57, gy + 57)],
+                    RGBColor(214, 39, 40).stroke_width(2),
+                ))?;
+            }
+        }
+        right.titled(
+            "confusion matrix (rows: true digit, columns: predicted)",
+            ("sans-serif", 16),
+        )?;
+        let max_off = (0..10)
+            .flat_map(|r| (0..10).filter(move |&c| c != r).map(move |c| (r, c)))
+            .map(|(r, c)| confusion[r][c])
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let (x0, y0, size) = (50, 60, 44);
+        for r in 0..10 {
+            right.draw(&Text::new(
+                format!("{r}"),
+                (x0 - 20, y0 + r as i32 * size + 16),
+                ("sans-serif", 13),
+            ))?;
+            right.draw(&Text::new(
+                format!("{r}"),
+                (x0 + r as i32 * size + 18, y0 - 18),
+                ("sans-serif", 13),
+            ))?;
+            for c in 0..10 {
+                let n = confusion[r][c];
+                let fill = if r == c {
+                    RGBColor(8, 119, 189)
+                } else {
+                    let t = (n as f64 / max_off as f64).sqrt();
+                    RGBColor(255, (255.0 - 180.0 * t) as u8, (255.0 - 200.0 * t) as u8)
+                };
+                let (x, y) = (x0 + c as i32 * size, y0 + r as i32 * size);
+                right.draw(&Rectangle::new(
+                    [(x, y), (x + size - 2, y + size - 2)],
+                    fill.filled(),
+                ))?;
+                let color = if r == c { WHITE } else { BLACK };
+                right.draw(&Text::new(
+                    format!("{n}"),
+                    (x + 6, y + 14),
+                    ("sans-serif", 11).into_font().color(&color),
+                ))?;
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,340 @@
+//! Reading the handwritten-digit files: MNIST in the IDX format and the UCI
+//! 8×8 digits as CSV, both gzip-compressed. Every malformed file gives a
+//! [`LoadError`] naming the file and what was wrong — never a panic.
+//!
+//! IDX (LeCun's format): a big-endian header — magic `0x0000_08DD` (`08`:
+//! unsigned bytes, `DD`: the number of dimensions), then one `u32` extent
+//! per dimension — followed by exactly the product of the extents in bytes.
+//! Images have 3 dimensions (magic `0x00000803`), labels 1 (`0x00000801`).
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use autodiff::{Float, Tensor};
+use flate2::read::GzDecoder;
+
+/// A data file that could not be read: the file and what was wrong.
+#[derive(Debug)]
+pub struct LoadError {
+    /// The file.
+    pub path: PathBuf,
+    /// What was wrong with it.
+    pub message: String,
+}
+
+impl LoadError {
+    fn new(path: &Path, message: impl Into<String>) -> Self {
+        LoadError {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// The bytes of a file, decompressed when it is gzip (magic `1f 8b`).
+fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let raw = std::fs::read(path).map_err(|e| LoadError::new(path, format!("cannot read: {e}")))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        GzDecoder::new(raw.as_slice())
+            .read_to_end(&mut out)
+            .map_err(|e| LoadError::new(path, format!("broken gzip stream: {e}")))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Parses an IDX file of unsigned bytes with `dims` dimensions: the extents
+/// and the data.
+fn parse_idx(path: &Path, bytes: &[u8], dims: u8) -> Result<(Vec<usize>, Vec<u8>), LoadError> {
+    let want = 0x0000_0800u32 | u32::from(dims);
+    let header_len = 4 + 4 * usize::from(dims);
+    if bytes.len() < 4 {
+        return Err(LoadError::new(
+            path,
+            format!(
+                "truncated: {} bytes, too short for an IDX header",
+                bytes.len()
+            ),
+        ));
+    }
+    let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    if magic != want {
+        return Err(LoadError::new(
+            path,
+            format!("wrong magic number 0x{magic:08x}, expected 0x{want:08x} (unsigned bytes, {dims} dimensions)"),
+        ));
+    }
+    if bytes.len() < header_len {
+        return Err(LoadError::new(
+            path,
+            format!(
+                "truncated: {} bytes, the header needs {header_len}",
+                bytes.len()
+            ),
+        ));
+    }
+    let extents: Vec<usize> = (0..usize::from(dims))
+        .map(|d| {
+            let at = 4 + 4 * d;
+            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize
+        })
+        .collect();
+    let expected = extents
+        .iter()
+        .try_fold(1usize, |acc, &e| acc.checked_mul(e));
+    let have = bytes.len() - header_len;
+    match expected {
+        Some(n) if n == have => Ok((extents, bytes[header_len..].to_vec())),
+        Some(n) if n > have => Err(LoadError::new(
+            path,
+            format!("truncated: the header {extents:?} announces {n} bytes of data, the file holds {have}"),
+        )),
+        Some(n) => Err(LoadError::new(
+            path,
+            format!("{} bytes after the {n} bytes of data the header {extents:?} announces", have - n),
+        )),
+        None => Err(LoadError::new(path, format!("extents {extents:?} overflow"))),
+    }
+}
+
+/// Grey-level images, row-major, one byte a pixel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Images {
+    /// How many images.
+    pub count: usize,
+    /// Rows of each image.
+    pub rows: usize,
+    /// Columns of each image.
+    pub cols: usize,
+    /// `count · rows · cols` pixels.
+    pub pixels: Vec<u8>,
+    /// The largest possible pixel value (255 for MNIST, 16 for the 8×8 digits).
+    pub max_value: u8,
+}
+
+impl Images {
+    /// The images at `indices` as a `[k, 1, rows, cols]` tensor with values
+    /// scaled to [0, 1].
+    ///
+    /// ```
+    /// use nn::data::files::Images;
+    /// let im = Images { count: 2, rows: 1, cols: 2, pixels: vec![0, 255, 51, 102], max_value: 255 };
+    /// assert_eq!(im.to_tensor::<f32>(&[1])?.data(), &[0.2, 0.4]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Index`](autodiff::ErrorKind::Index) for an index out of range.
+    pub fn to_tensor<T: Float>(&self, indices: &[usize]) -> autodiff::Result<Tensor<T>> {
+        let size = self.rows * self.cols;
+        let scale = T::one() / T::of_f64(f64::from(self.max_value.max(1)));
+        let mut data = Vec::with_capacity(indices.len() * size);
+        for &i in indices {
+            if i >= self.count {
+                return Err(autodiff::Error::index(
+                    "Images::to_tensor",
+                    format!("image {i} of {}", self.count),
+                ));
+            }
+            data.extend(
+                self.pixels[i * size..(i + 1) * size]
+                    .iter()
+                    .map(|&p| T::of_f64(f64::from(p)) * scale),
+            );
+        }
+        Tensor::from_vec(data, &[indices.len(), 1, self.rows, self.cols])
+    }
+
+    /// The pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let size = self.rows * self.cols;
+        &self.pixels[i * size..(i + 1) * size]
+    }
+}
+
+/// Reads an IDX image file (gzip or not): magic `0x00000803`, extents
+/// `[count, rows, cols]`.
+///
+/// # Errors
+/// A [`LoadError`] naming the file for an unreadable file, a broken gzip
+/// stream, a wrong magic number, or a length that does not match the header.
+pub fn read_idx_images(path: impl AsRef<Path>) -> Result<Images, LoadError> {
+    let path = path.as_ref();
+    let (extents, pixels) = parse_idx(path, &read_maybe_gzip(path)?, 3)?;
+    Ok(Images {
+        count: extents[0],
+        rows: extents[1],
+        cols: extents[2],
+        pixels,
+        max_value: 255,
+    })
+}
+
+/// Reads an IDX label file (gzip or not): magic `0x00000801`, labels 0–9.
+///
+/// # Errors
+/// As [`read_idx_images`], and a label above 9.
+pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<usize>, LoadError> {
+    let path = path.as_ref();
+    let (_, bytes) = parse_idx(path, &read_maybe_gzip(path)?, 1)?;
+    if let Some((i, &l)) = bytes.iter().enumerate().find(|(_, &l)| l > 9) {
+        return Err(LoadError::new(
+            path,
+            format!("label {l} at index {i} is not a digit 0–9"),
+        ));
+    }
+    Ok(bytes.into_iter().map(usize::from).collect())
+}
+
+/// Images with their labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Labelled {
+    /// The images.
+    pub images: Images,
+    /// One label per image.
+    pub labels: Vec<usize>,
+}
+
+impl Labelled {
+    fn pair(images: Images, labels: Vec<usize>, labels_path: &Path) -> Result<Self, LoadError> {
+        if images.count != labels.len() {
+            return Err(LoadError::new(
+                labels_path,
+                format!("{} labels for {} images", labels.len(), images.count),
+            ));
+        }
+        Ok(Labelled { images, labels })
+    }
+
+    /// The number of examples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The examples at `indices`, as a copy.
+    pub fn select(&self, indices: &[usize]) -> Labelled {
+        let size = self.images.rows * self.images.cols;
+        Labelled {
+            images: Images {
+                count: indices.len(),
+                pixels: indices
+                    .iter()
+                    .flat_map(|&i| self.images.pixels[i * size..(i + 1) * size].iter().copied())
+                    .collect(),
+                ..self.images.clone()
+            },
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+        }
+    }
+}
+
+/// MNIST: 60,000 training and 10,000 test examples.
+#[derive(Clone, Debug)]
+pub struct Mnist {
+    /// `train-images-idx3-ubyte.gz` with `train-labels-idx1-ubyte.gz`.
+    pub train: Labelled,
+    /// `t10k-images-idx3-ubyte.gz` with `t10k-labels-idx1-ubyte.gz`.
+    pub test: Labelled,
+}
+
+/// Loads MNIST from a folder holding the four `.gz` files (the repository
+/// keeps them in `data/mnist`).
+///
+/// # Errors
+/// A [`LoadError`] naming the first file that is missing or malformed, or
+/// whose label count does not match its images.
+pub fn load_mnist(dir: impl AsRef<Path>) -> Result<Mnist, LoadError> {
+    let dir = dir.as_ref();
+    let load = |images: &str, labels: &str| -> Result<Labelled, LoadError> {
+        let labels_path = dir.join(labels);
+        Labelled::pair(
+            read_idx_images(dir.join(images))?,
+            read_idx_labels(&labels_path)?,
+            &labels_path,
+        )
+    };
+    Ok(Mnist {
+        train: load("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")?,
+        test: load("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")?,
+    })
+}
+
+/// Loads the UCI 8×8 digits: a CSV (gzip or not) of 65 integers a line,
+/// 64 pixels 0–16 row-major and the label 0–9.
+///
+/// ```
+/// let digits = nn::data::files::load_digits(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits/digits.csv.gz"))?;
+/// assert_eq!((digits.len(), digits.images.rows, digits.images.cols), (1797, 8, 8));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// A [`LoadError`] naming the file and line for a line without 65 fields, a
+/// field that is not an integer, a pixel above 16 or a label above 9.
+pub fn load_digits(path: impl AsRef<Path>) -> Result<Labelled, LoadError> {
+    let path = path.as_ref();
+    let bytes = read_maybe_gzip(path)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| LoadError::new(path, format!("not UTF-8 text: {e}")))?;
+    let mut pixels = Vec::new();
+    let mut labels = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = |msg: String| LoadError::new(path, format!("line {}: {msg}", n + 1));
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if fields.len() != 65 {
+            return Err(at(format!(
+                "{} fields, expected 65 (64 pixels and a label)",
+                fields.len()
+            )));
+        }
+        for (k, f) in fields.iter().enumerate() {
+            let v: f64 = f
+                .parse()
+                .map_err(|_| at(format!("field {}: '{f}' is not a number", k + 1)))?;
+            let (max, what) = if k < 64 {
+                (16.0, "pixel")
+            } else {
+                (9.0, "label")
+            };
+            if v.fract() != 0.0 || !(0.0..=max).contains(&v) {
+                return Err(at(format!(
+                    "field {}: {what} {f} is not an integer in 0..={max}",
+                    k + 1
+                )));
+            }
+            if k < 64 {
+                pixels.push(v as u8);
+            } else {
+                labels.push(v as usize);
+            }
+        }
+    }
+    let images = Images {
+        count: labels.len(),
+        rows: 8,
+        cols: 8,
+        pixels,
+        max_value: 16,
+    };
+    Ok(Labelled { images, labels })
+}
