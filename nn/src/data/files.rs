@@ -138,7 +138,7 @@ impl Images {
     /// [`ErrorKind::Index`](autodiff::ErrorKind::Index) for an index out of range.
     pub fn to_tensor<T: Float>(&self, indices: &[usize]) -> autodiff::Result<Tensor<T>> {
         let size = self.rows * self.cols;
-        let scale = T::one() / T::of_f64(f64::from(self.max_value.max(1)));
+        let max = f64::from(self.max_value.max(1));
         let mut data = Vec::with_capacity(indices.len() * size);
         for &i in indices {
             if i >= self.count {
