@@ -150,7 +150,7 @@ impl Images {
             data.extend(
                 self.pixels[i * size..(i + 1) * size]
                     .iter()
-                    .map(|&p| T::of_f64(f64::from(p)) * scale),
+                    .map(|&p| T::of_f64(f64::from(p) / max)),
             );
         }
         Tensor::from_vec(data, &[indices.len(), 1, self.rows, self.cols])
