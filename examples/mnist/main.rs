@@ -73,10 +73,7 @@ struct Args {
 }
 
 fn main() {
-    if let Err(e) = try_main() {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    support::exit_on_error(try_main());
 }
 
 /// Logits of `net` for all of `data`, in chunks, without recording.

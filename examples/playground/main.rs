@@ -247,10 +247,7 @@ fn comparison_figure(
 }
 
 fn main() {
-    if let Err(e) = try_main() {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    support::exit_on_error(try_main());
 }
 
 fn try_main() -> Result<(), Box<dyn std::error::Error>> {

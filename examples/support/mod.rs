@@ -5,6 +5,14 @@ pub mod plot;
 
 use std::path::Path;
 
+/// Runs an example's body and exits with status 1 and its message on error.
+pub fn exit_on_error(result: Result<(), Box<dyn std::error::Error>>) {
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Writes `contents` to `path` through a temporary file in the same folder
 /// and a rename, so a reader never sees half a file and an interrupted run
 /// never destroys the previous one.

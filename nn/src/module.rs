@@ -72,3 +72,17 @@ pub fn join(prefix: &str, name: &str) -> String {
         format!("{prefix}.{name}")
     }
 }
+
+/// Visits a layer's `weight` and optional `bias` under `prefix` — the
+/// parameters of [`Linear`](crate::Linear) and [`Conv2d`](crate::Conv2d).
+pub(crate) fn visit_weight_bias<P>(
+    prefix: &str,
+    weight: P,
+    bias: Option<P>,
+    f: &mut dyn FnMut(&str, P),
+) {
+    f(&join(prefix, "weight"), weight);
+    if let Some(b) = bias {
+        f(&join(prefix, "bias"), b);
+    }
+}

@@ -3,7 +3,7 @@
 use autodiff::{Error, Float, Result, Tensor, Var};
 
 use crate::init::Init;
-use crate::module::{join, Module};
+use crate::module::{visit_weight_bias, Module};
 use crate::ops::conv2d;
 use crate::param::Param;
 use crate::session::Session;
@@ -120,16 +120,10 @@ impl<T: Float> Module<T> for Conv2d<T> {
     }
 
     fn visit_params(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
-        f(&join(prefix, "weight"), &self.weight);
-        if let Some(b) = &self.bias {
-            f(&join(prefix, "bias"), b);
-        }
+        visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), f);
     }
 
     fn visit_params_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Param<T>)) {
-        f(&join(prefix, "weight"), &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            f(&join(prefix, "bias"), b);
-        }
+        visit_weight_bias(prefix, &mut self.weight, self.bias.as_mut(), f);
     }
 }
