@@ -54,7 +54,7 @@ type ConvCase = (
     usize,
 );
 
-const SHAPES: [ConvCase; 10] = [
+const SHAPES: [ConvCase; 11] = [
     (1, 1, 5, 5, 1, 3, 3, 1, 0),
     (2, 1, 6, 6, 3, 3, 3, 1, 1),
     (2, 3, 7, 5, 2, 3, 3, 2, 0),
@@ -65,6 +65,8 @@ const SHAPES: [ConvCase; 10] = [
     (2, 2, 5, 5, 1, 5, 5, 1, 0),
     (1, 3, 7, 7, 2, 3, 3, 3, 2),
     (4, 1, 6, 5, 5, 2, 2, 2, 1),
+    // more samples than the input gradient turns into columns at once
+    (10, 2, 5, 5, 3, 3, 3, 1, 1),
 ];
 
 #[test]

@@ -135,6 +135,43 @@ pub fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
     s
 }
 
+/// When `small` broadcasts to `big` by repeating a contiguous block of
+/// axes — `small`, padded with leading 1s, equals `big` on axes `a..b` and
+/// is 1 elsewhere — returns `(outer, mid, inner)`: the products of `big`'s
+/// extents before `a`, within `a..b`, and from `b` on. Element `(o, m, i)`
+/// of `big` then pairs with element `m` of `small`. This is the layout of
+/// a bias added over a batch (`[n, c] + [c]`) or over images
+/// (`[n, c, h, w] + [1, c, 1, 1]`), which kernels handle without a general
+/// strided walk.
+///
+/// ```
+/// use autodiff::shape::block_pattern;
+/// assert_eq!(block_pattern(&[1, 6, 1, 1], &[64, 6, 28, 28]), Some((64, 6, 784)));
+/// assert_eq!(block_pattern(&[3], &[5, 3]), Some((5, 3, 1)));
+/// assert_eq!(block_pattern(&[2, 1, 3], &[2, 4, 3]), None);
+/// ```
+pub fn block_pattern(small: &[usize], big: &[usize]) -> Option<(usize, usize, usize)> {
+    if small.len() > big.len() {
+        return None;
+    }
+    let off = big.len() - small.len();
+    let at = |k: usize| if k < off { 1 } else { small[k - off] };
+    // the axes where small is not 1 must be one contiguous run equal to big
+    let first = (0..big.len()).find(|&k| at(k) != 1).unwrap_or(big.len());
+    let last = (0..big.len())
+        .rev()
+        .find(|&k| at(k) != 1)
+        .map_or(first, |k| k + 1);
+    if (first..last).any(|k| at(k) != big[k]) {
+        return None;
+    }
+    Some((
+        numel(&big[..first]),
+        numel(&big[first..last]),
+        numel(&big[last..]),
+    ))
+}
+
 /// Resolves a possibly negative axis (`-1` is the last) against `rank`.
 ///
 /// ```

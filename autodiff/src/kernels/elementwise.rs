@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::float::Float;
-use crate::shape::{broadcast_shapes, broadcast_strides, for_each_strided, numel};
+use crate::shape::{block_pattern, broadcast_shapes, broadcast_strides, for_each_strided, numel};
 use crate::tensor::Tensor;
 
 /// `f` applied to every element of `x`.
@@ -48,6 +48,19 @@ pub fn zip<T: Float>(
         let x = da[0];
         let data = db.iter().map(|&y| f(x, y)).collect();
         return Ok(Tensor::from_parts(data, shape));
+    }
+    // a bias-like operand repeated over outer and inner blocks
+    if shape.as_slice() == a.shape() {
+        if let Some((outer, mid, inner)) = block_pattern(b.shape(), &shape) {
+            let mut data = Vec::with_capacity(da.len());
+            for o in 0..outer {
+                for (m, &y) in db.iter().enumerate().take(mid) {
+                    let from = (o * mid + m) * inner;
+                    data.extend(da[from..from + inner].iter().map(|&x| f(x, y)));
+                }
+            }
+            return Ok(Tensor::from_parts(data, shape));
+        }
     }
     let sa = broadcast_strides(a.shape(), &shape);
     let sb = broadcast_strides(b.shape(), &shape);

@@ -1,7 +1,9 @@
 //! Reductions: sums to a shape, maxima along an axis, softmax along an axis.
 
 use crate::float::Float;
-use crate::shape::{broadcast_strides, for_each_strided, numel, split_at_axis, Shape};
+use crate::shape::{
+    block_pattern, broadcast_strides, for_each_strided, numel, split_at_axis, Shape,
+};
 use crate::tensor::Tensor;
 
 /// Sums `x` down to `target`, a shape that broadcasts to `x`'s shape: every
@@ -22,6 +24,15 @@ pub fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
     let mut out = vec![T::zero(); numel(target)];
     if out.len() == 1 {
         out[0] = x.data().iter().copied().sum();
+    } else if let Some((outer, mid, inner)) = block_pattern(target, x.shape()) {
+        // e.g. a bias gradient: sum over the batch (outer) and positions (inner)
+        let d = x.data();
+        for o in 0..outer {
+            for (m, acc) in out.iter_mut().enumerate().take(mid) {
+                let from = (o * mid + m) * inner;
+                *acc += d[from..from + inner].iter().copied().sum::<T>();
+            }
+        }
     } else {
         let s_out = broadcast_strides(target, x.shape());
         let s_in = crate::shape::strides(x.shape());

@@ -4,12 +4,17 @@
 //! For `y = conv(x, W)` — `y[n, o, oy, ox] = Σ_{c,i,j} W[o, c, i, j] ·
 //! x[n, c, oy·s + i − p, ox·s + j − p]` — and an upstream gradient `ḡ`:
 //!
-//! - `∂L/∂x = convᵀ_x(ḡ, W)`: per sample, col2im(Wᵀ·ḡₙ) ([`InputGrad`]);
-//! - `∂L/∂W = convᵀ_W(x, ḡ)`: `Σₙ ḡₙ · im2col(xₙ)ᵀ` ([`WeightGrad`]).
+//! - `∂L/∂x = convᵀ_x(ḡ, W)`: col2im(Wᵀ·Ḡ) ([`InputGrad`]);
+//! - `∂L/∂W = convᵀ_W(x, ḡ)`: `Ḡ · im2col(x)ᵀ` ([`WeightGrad`]),
+//!
+//! with `Ḡ` the gradient laid out `[o, n·positions]` and im2col taken over
+//! the whole batch, so that each is one GEMM.
 //!
 //! All three are bilinear, and `⟨ḡ, conv(x, W)⟩ = ⟨convᵀ_x(ḡ, W), x⟩ =
 //! ⟨convᵀ_W(x, ḡ), W⟩`, so each one's backward rule is made of the other
 //! two: convolution is differentiable to any order.
+
+use std::rc::Rc;
 
 use autodiff::kernels::gemm;
 use autodiff::smallvec::smallvec;
@@ -17,11 +22,17 @@ use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, Var};
 
 use super::geometry::ConvGeometry;
 
-/// `conv2d(x, W)` without bias.
-struct Conv2d {
+/// How many samples [`InputGrad`] turns into columns at once.
+const INPUT_GRAD_CHUNK: usize = 8;
+
+/// `conv2d(x, W)` without bias. Keeps the im2col matrix of `x` from the
+/// forward pass for the weight gradient (memory for speed, as cuDNN's
+/// im2col algorithms do).
+struct Conv2d<T> {
     stride: usize,
     padding: usize,
     geometry: Option<ConvGeometry>,
+    cols: Option<Rc<Vec<T>>>,
 }
 
 /// `∂L/∂x` of a convolution: `(ḡ, W) ↦ convᵀ_x(ḡ, W)`, of the input's shape.
@@ -30,11 +41,13 @@ struct InputGrad {
 }
 
 /// `∂L/∂W` of a convolution: `(x, ḡ) ↦ convᵀ_W(x, ḡ)`, of the weight's shape.
-struct WeightGrad {
+/// `cols`, when given, is im2col(x) computed already.
+struct WeightGrad<T> {
     geometry: ConvGeometry,
+    cols: Option<Rc<Vec<T>>>,
 }
 
-impl<T: Float> Op<T> for Conv2d {
+impl<T: Float> Op<T> for Conv2d<T> {
     fn name(&self) -> &str {
         "conv2d"
     }
@@ -43,28 +56,23 @@ impl<T: Float> Op<T> for Conv2d {
         let (x, w) = (inputs[0], inputs[1]);
         let g = ConvGeometry::new(x.shape(), w.shape(), self.stride, self.padding)?;
         self.geometry = Some(g);
-        let (patch, positions) = (g.patch(), g.positions());
-        let sample_in = g.c * g.h * g.w;
-        let sample_out = g.o * positions;
-        let mut y = Vec::with_capacity(g.n * sample_out);
-        let mut cols = Vec::new();
-        for n in 0..g.n {
-            g.im2col(&x.data()[n * sample_in..(n + 1) * sample_in], &mut cols);
-            // yₙ [o, positions] = W [o, patch] · cols [patch, positions]
-            y.extend(gemm::batched(
-                1,
-                g.o,
-                patch,
-                positions,
-                w.data(),
-                0,
-                false,
-                &cols,
-                0,
-                false,
-            ));
-        }
-        Tensor::from_vec(y, &g.output_shape())
+        // Y [o, n·positions] = W [o, patch] · cols [patch, n·positions]
+        let cols = g.im2col(x.data());
+        let width = g.n * g.positions();
+        let y = gemm::batched(
+            1,
+            g.o,
+            g.patch(),
+            width,
+            w.data(),
+            0,
+            false,
+            &cols,
+            0,
+            false,
+        );
+        self.cols = Some(Rc::new(cols));
+        Tensor::from_vec(g.from_channel_major(&y), &g.output_shape())
     }
 
     fn backward<'t>(
@@ -81,7 +89,8 @@ impl<T: Float> Op<T> for Conv2d {
             None
         };
         let dw = if ctx.needs_grad(1) {
-            Some(tape.apply(WeightGrad { geometry }, &[x, grad])?)
+            let cols = self.cols.clone();
+            Some(tape.apply(WeightGrad { geometry, cols }, &[x, grad])?)
         } else {
             None
         };
@@ -97,14 +106,30 @@ impl<T: Float> Op<T> for InputGrad {
     fn forward(&mut self, inputs: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let (g, w) = (inputs[0], inputs[1]);
         let geo = self.geometry;
-        let (patch, positions) = (geo.patch(), geo.positions());
-        let sample_in = geo.c * geo.h * geo.w;
-        let mut dx = vec![T::zero(); geo.n * sample_in];
-        for n in 0..geo.n {
-            let gn = &g.data()[n * geo.o * positions..(n + 1) * geo.o * positions];
-            // cols [patch, positions] = Wᵀ [patch, o] · ḡₙ [o, positions]
-            let cols = gemm::batched(1, patch, geo.o, positions, w.data(), 0, true, gn, 0, false);
-            geo.col2im_add(&cols, &mut dx[n * sample_in..(n + 1) * sample_in]);
+        let (sample_in, sample_out) = (geo.c * geo.h * geo.w, geo.o * geo.positions());
+        let mut dx = Vec::with_capacity(geo.n * sample_in);
+        // a few samples at a time, so that the column buffer stays small
+        for n0 in (0..geo.n).step_by(INPUT_GRAD_CHUNK) {
+            let part = ConvGeometry {
+                n: INPUT_GRAD_CHUNK.min(geo.n - n0),
+                ..geo
+            };
+            // cols [patch, k·positions] = Wᵀ [patch, o] · Ḡ [o, k·positions], then col2im
+            let gm = part.to_channel_major(&g.data()[n0 * sample_out..(n0 + part.n) * sample_out]);
+            let width = part.n * part.positions();
+            let cols = gemm::batched(
+                1,
+                part.patch(),
+                part.o,
+                width,
+                w.data(),
+                0,
+                true,
+                &gm,
+                0,
+                false,
+            );
+            dx.extend(part.col2im(&cols));
         }
         Tensor::from_vec(dx, &geo.input_shape())
     }
@@ -120,7 +145,13 @@ impl<T: Float> Op<T> for InputGrad {
             None
         };
         let dw = if ctx.needs_grad(1) {
-            Some(tape.apply(WeightGrad { geometry: geo }, &[h, g])?)
+            Some(tape.apply(
+                WeightGrad {
+                    geometry: geo,
+                    cols: None,
+                },
+                &[h, g],
+            )?)
         } else {
             None
         };
@@ -128,7 +159,7 @@ impl<T: Float> Op<T> for InputGrad {
     }
 }
 
-impl<T: Float> Op<T> for WeightGrad {
+impl<T: Float> Op<T> for WeightGrad<T> {
     fn name(&self) -> &str {
         "conv2d_weight_grad"
     }
@@ -136,19 +167,14 @@ impl<T: Float> Op<T> for WeightGrad {
     fn forward(&mut self, inputs: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let (x, g) = (inputs[0], inputs[1]);
         let geo = self.geometry;
-        let (patch, positions) = (geo.patch(), geo.positions());
-        let sample_in = geo.c * geo.h * geo.w;
-        let mut dw = vec![T::zero(); geo.o * patch];
-        let mut cols = Vec::new();
-        for n in 0..geo.n {
-            geo.im2col(&x.data()[n * sample_in..(n + 1) * sample_in], &mut cols);
-            let gn = &g.data()[n * geo.o * positions..(n + 1) * geo.o * positions];
-            // dW [o, patch] += ḡₙ [o, positions] · colsᵀ [positions, patch]
-            let part = gemm::batched(1, geo.o, positions, patch, gn, 0, false, &cols, 0, true);
-            for (d, p) in dw.iter_mut().zip(part) {
-                *d += p;
-            }
-        }
+        // dW [o, patch] = Ḡ [o, n·positions] · colsᵀ [n·positions, patch]
+        let cols = match self.cols.take() {
+            Some(cols) => cols,
+            None => Rc::new(geo.im2col(x.data())),
+        };
+        let gm = geo.to_channel_major(g.data());
+        let width = geo.n * geo.positions();
+        let dw = gemm::batched(1, geo.o, width, geo.patch(), &gm, 0, false, &cols, 0, true);
         Tensor::from_vec(dw, &geo.weight_shape())
     }
 
@@ -208,6 +234,7 @@ pub fn conv2d<'t, T: Float>(
         stride,
         padding,
         geometry: None,
+        cols: None,
     };
     let y = x.tape().apply(op, &[x, weight])?;
     let Some(b) = bias else {

@@ -121,47 +121,118 @@ impl ConvGeometry {
         [self.n, self.o, self.ho, self.wo]
     }
 
-    /// Visits the im2col matrix of one sample in row-major order: calls
-    /// `f(source)` with the input offset (within the sample) read at each
-    /// (patch row `(c, i, j)`, output position `(oy, ox)`), or `None` where
-    /// the kernel reads the zero padding.
+    /// Visits the im2col matrix of one sample as runs: for each patch row
+    /// `(c, i, j)` and output row `oy`, the output columns `ox` whose input
+    /// pixel lies inside the image (the rest read zero padding). Calls
+    /// `f(row, first position, length, first input offset)`; consecutive
+    /// positions of a run read input offsets `stride` apart.
     #[inline]
-    fn visit_patches(&self, mut f: impl FnMut(Option<usize>)) {
+    fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
         let (s, p) = (self.stride, self.padding);
         for c in 0..self.c {
             for i in 0..self.kh {
                 for j in 0..self.kw {
+                    let row = (c * self.kh + i) * self.kw + j;
+                    // x = ox·s + j − p must lie in [0, w)
+                    let lo = if j >= p { 0 } else { (p - j).div_ceil(s) };
+                    let hi = if self.w + p > j {
+                        ((self.w + p - j - 1) / s + 1).min(self.wo)
+                    } else {
+                        0
+                    };
+                    if lo >= hi {
+                        continue;
+                    }
                     for oy in 0..self.ho {
-                        let y = (oy * s + i).checked_sub(p).filter(|&y| y < self.h);
-                        for ox in 0..self.wo {
-                            let x = (ox * s + j).checked_sub(p).filter(|&x| x < self.w);
-                            f(y.zip(x).map(|(y, x)| (c * self.h + y) * self.w + x));
-                        }
+                        let Some(y) = (oy * s + i).checked_sub(p).filter(|&y| y < self.h) else {
+                            continue;
+                        };
+                        let x0 = lo * s + j - p;
+                        f(
+                            row,
+                            oy * self.wo + lo,
+                            hi - lo,
+                            (c * self.h + y) * self.w + x0,
+                        );
                     }
                 }
             }
         }
     }
 
-    /// im2col of one sample: the `[c·kh·kw, ho·wo]` row-major matrix whose
-    /// column `(oy, ox)` holds the input patch the kernel sees at that output
-    /// position (0 in the padding).
-    pub fn im2col<T: Float>(&self, sample: &[T], cols: &mut Vec<T>) {
-        cols.clear();
-        cols.reserve(self.patch() * self.positions());
-        self.visit_patches(|src| cols.push(src.map_or(T::zero(), |s| sample[s])));
+    /// im2col of the whole batch: the `[c·kh·kw, n·ho·wo]` row-major matrix
+    /// whose column `(n, oy, ox)` holds the input patch the kernel sees at
+    /// that output position of sample `n` (0 in the padding). One GEMM with
+    /// it computes the convolution of every sample.
+    pub fn im2col<T: Float>(&self, x: &[T]) -> Vec<T> {
+        let (positions, sample, s) = (self.positions(), self.c * self.h * self.w, self.stride);
+        let width = self.n * positions;
+        let mut cols = vec![T::zero(); self.patch() * width];
+        for n in 0..self.n {
+            let src = &x[n * sample..(n + 1) * sample];
+            let offset = n * positions;
+            self.for_each_run(|row, pos, len, at| {
+                let dst = &mut cols[row * width + offset + pos..][..len];
+                if s == 1 {
+                    dst.copy_from_slice(&src[at..at + len]);
+                } else {
+                    for (k, d) in dst.iter_mut().enumerate() {
+                        *d = src[at + k * s];
+                    }
+                }
+            });
+        }
+        cols
     }
 
-    /// col2im of one sample, the adjoint of [`im2col`](Self::im2col): adds
-    /// every entry of `cols` into the input element it was read from.
-    pub fn col2im_add<T: Float>(&self, cols: &[T], sample: &mut [T]) {
-        let mut k = 0;
-        self.visit_patches(|src| {
-            if let Some(s) = src {
-                sample[s] += cols[k];
+    /// col2im, the adjoint of [`im2col`](Self::im2col): an `[n, c, h, w]`
+    /// buffer into which every entry of `cols` is added at the input element
+    /// it was read from.
+    pub fn col2im<T: Float>(&self, cols: &[T]) -> Vec<T> {
+        let (positions, sample, s) = (self.positions(), self.c * self.h * self.w, self.stride);
+        let width = self.n * positions;
+        let mut x = vec![T::zero(); self.n * sample];
+        for n in 0..self.n {
+            let dst = &mut x[n * sample..(n + 1) * sample];
+            let offset = n * positions;
+            self.for_each_run(|row, pos, len, at| {
+                let src = &cols[row * width + offset + pos..][..len];
+                for (k, &v) in src.iter().enumerate() {
+                    dst[at + k * s] += v;
+                }
+            });
+        }
+        x
+    }
+
+    /// Reorders an output-shaped `[n, o, positions]` buffer into the
+    /// `[o, n·positions]` layout of the batched GEMM.
+    pub fn to_channel_major<T: Float>(&self, y: &[T]) -> Vec<T> {
+        let (positions, width) = (self.positions(), self.n * self.positions());
+        let mut out = vec![T::zero(); self.o * width];
+        for n in 0..self.n {
+            for o in 0..self.o {
+                let from = (n * self.o + o) * positions;
+                out[o * width + n * positions..o * width + (n + 1) * positions]
+                    .copy_from_slice(&y[from..from + positions]);
             }
-            k += 1;
-        });
+        }
+        out
+    }
+
+    /// The inverse of [`to_channel_major`](Self::to_channel_major).
+    pub fn from_channel_major<T: Float>(&self, y: &[T]) -> Vec<T> {
+        let (positions, width) = (self.positions(), self.n * self.positions());
+        let mut out = vec![T::zero(); self.n * self.o * positions];
+        for n in 0..self.n {
+            for o in 0..self.o {
+                let to = (n * self.o + o) * positions;
+                out[to..to + positions].copy_from_slice(
+                    &y[o * width + n * positions..o * width + (n + 1) * positions],
+                );
+            }
+        }
+        out
     }
 }
 
@@ -235,18 +306,25 @@ impl PoolGeometry {
         [self.input[0], self.input[1], self.ho, self.wo]
     }
 
-    /// Calls `f(output index, input indices of its window)` for every
-    /// output element; the window's indices are in row-major order.
-    pub fn for_each_window(&self, mut f: impl FnMut(usize, &mut dyn Iterator<Item = usize>)) {
+    /// The offsets of a window's elements from its top-left input index,
+    /// in row-major order: `dy·w + dx` for `dy, dx < k`.
+    pub fn window_offsets(&self) -> Vec<usize> {
+        (0..self.k * self.k)
+            .map(|t| (t / self.k) * self.w + t % self.k)
+            .collect()
+    }
+
+    /// Calls `f(output index, input index of the window's top-left element)`
+    /// for every output element, in output order; add
+    /// [`window_offsets`](Self::window_offsets) for the rest of the window.
+    pub fn for_each_window(&self, mut f: impl FnMut(usize, usize)) {
         let mut out = 0;
         for plane in 0..self.planes {
             let base = plane * self.h * self.w;
             for oy in 0..self.ho {
+                let row = base + oy * self.stride * self.w;
                 for ox in 0..self.wo {
-                    let (y0, x0) = (oy * self.stride, ox * self.stride);
-                    let (k, w) = (self.k, self.w);
-                    let mut window = (0..k * k).map(move |t| base + (y0 + t / k) * w + x0 + t % k);
-                    f(out, &mut window);
+                    f(out, row + ox * self.stride);
                     out += 1;
                 }
             }

@@ -34,16 +34,17 @@ impl<T: Float> Op<T> for MaxPool2d {
         let data = x[0].data();
         let mut values = Vec::with_capacity(g.planes * g.ho * g.wo);
         let mut argmax = Vec::with_capacity(g.planes * g.ho * g.wo);
-        g.for_each_window(|_, window| {
-            let first = window.next().expect("a window has k² ≥ 1 elements");
-            let mut best = first;
-            for i in window {
-                let (v, b) = (data[i], data[best]);
-                if v > b || (v.is_nan() && !b.is_nan()) {
-                    best = i;
+        let offsets = g.window_offsets();
+        g.for_each_window(|_, top_left| {
+            let (mut best, mut best_value) = (top_left, data[top_left]);
+            for &d in &offsets[1..] {
+                let v = data[top_left + d];
+                if v > best_value || (v.is_nan() && !best_value.is_nan()) {
+                    best = top_left + d;
+                    best_value = v;
                 }
             }
-            values.push(data[best]);
+            values.push(best_value);
             argmax.push(best);
         });
         self.argmax = argmax;
@@ -108,8 +109,9 @@ impl<T: Float> Op<T> for AvgPool2d {
         let data = x[0].data();
         let scale = T::one() / T::of_f64((g.k * g.k) as f64);
         let mut values = Vec::with_capacity(g.planes * g.ho * g.wo);
-        g.for_each_window(|_, window| {
-            let sum: T = window.map(|i| data[i]).sum();
+        let offsets = g.window_offsets();
+        g.for_each_window(|_, top_left| {
+            let sum: T = offsets.iter().map(|&d| data[top_left + d]).sum();
             values.push(sum * scale);
         });
         Tensor::from_vec(values, &g.output_shape())
@@ -138,9 +140,11 @@ impl<T: Float> Op<T> for AvgPoolSpread {
         let mut dx = Tensor::zeros(&geo.input);
         let d = dx.data_mut();
         let grads = g[0].data();
-        geo.for_each_window(|out, window| {
-            for i in window {
-                d[i] += grads[out] * scale;
+        let offsets = geo.window_offsets();
+        geo.for_each_window(|out, top_left| {
+            let share = grads[out] * scale;
+            for &o in &offsets {
+                d[top_left + o] += share;
             }
         });
         Ok(dx)
