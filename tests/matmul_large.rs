@@ -1,0 +1,52 @@
+//! Products large enough to be split across threads: against a naive triple
+//! loop, and bit for bit the same on one thread as on two.
+
+mod common;
+
+use autodiff::kernels::gemm::{batched, PARALLEL_MIN_MULADDS};
+use autodiff::Tensor;
+
+fn naive(a: &[f64], b: &[f64], m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Vec<f64> {
+    let at = |i: usize, p: usize| if ta { a[p * m + i] } else { a[i * k + p] };
+    let bt = |p: usize, j: usize| if tb { b[j * k + p] } else { b[p * n + j] };
+    let mut c = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            c[i * n + j] = (0..k).map(|p| at(i, p) * bt(p, j)).sum();
+        }
+    }
+    c
+}
+
+fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+#[test]
+fn large_products_match_the_naive_loop_and_do_not_depend_on_threads() {
+    // tall (split by rows) and wide (split by columns), with every transpose
+    for (m, k, n) in [(300, 200, 120), (6, 900, 1000)] {
+        assert!(m * k * n >= PARALLEL_MIN_MULADDS, "large enough to split");
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = Tensor::<f64>::rand_uniform(&[m * k], -1.0, 1.0, 1);
+            let b = Tensor::<f64>::rand_uniform(&[k * n], -1.0, 1.0, 2);
+            let run = || batched(1, m, k, n, a.data(), 0, ta, b.data(), 0, tb);
+            let (one, two) = (on_threads(1, run), on_threads(2, run));
+            assert_eq!(
+                one, two,
+                "{m}×{k}×{n} ({ta}, {tb}): threads changed the result"
+            );
+            let want = naive(a.data(), b.data(), m, k, n, ta, tb);
+            let diff = one
+                .iter()
+                .zip(&want)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f64::max);
+            assert!(diff < 1e-11, "{m}×{k}×{n} ({ta}, {tb}): {diff:e}");
+        }
+    }
+}
