@@ -1,4 +1,4 @@
-//! Matrix products on row-major tensors through [`Float::gemm`](crate::Float::gemm), split
+//! Matrix products on row-major tensors through [`Float::gemm`], split
 //! across threads (rayon) when a product is large enough to pay for it.
 //!
 //! Each output element is computed by one thread with the same summation
