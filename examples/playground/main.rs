@@ -6,7 +6,7 @@
 //! # the three findings of Task 1 (4 runs, figures in playground-out/)
 //! cargo run --release --example playground
 //! # one run of your own
-//! cargo run --release --example playground -- --dataset spiral --features x1,x2,sin(x1),sin(x2) \
+//! cargo run --release --example playground -- --dataset spiral --features 'x1,x2,sin(x1),sin(x2)' \
 //!     --activation tanh --hidden 8,8 --lr 0.1 --epochs 300
 //! ```
 
