@@ -193,3 +193,16 @@ fn operator_mul_panics_on_mismatched_shapes() {
     let tape = Tape::new();
     let _ = tape.var(t(&[2, 3])) * tape.var(t(&[4, 5]));
 }
+
+#[test]
+fn matmul_with_an_empty_batch_gives_an_empty_result() {
+    let tape = Tape::new();
+    let a = tape.var(t(&[0, 2, 3]));
+    let y = a.matmul(tape.var(t(&[0, 3, 4]))).unwrap();
+    assert_eq!(y.shape().as_slice(), &[0, 2, 4]);
+    let y = a.matmul(tape.var(t(&[3, 4]))).unwrap();
+    assert_eq!(y.shape().as_slice(), &[0, 2, 4]);
+    let g = y.vjp(&Tensor::zeros(&[0, 2, 4])).unwrap();
+    assert_eq!(g.wrt(a).unwrap().shape(), &[0, 2, 3]);
+    assert!(a.matmul(tape.var(t(&[1, 3, 4]))).is_err());
+}

@@ -29,11 +29,12 @@ struct Matmul {
     trans_b: bool,
 }
 
-/// The batch size and matrix extents of one operand, as stored.
-fn dims(shape: &[usize]) -> Option<(usize, usize, usize)> {
+/// The batch size (`None` for a 2-D operand) and matrix extents of one
+/// operand, as stored.
+fn dims(shape: &[usize]) -> Option<(Option<usize>, usize, usize)> {
     match *shape {
-        [r, c] => Some((0, r, c)),
-        [b, r, c] => Some((b, r, c)),
+        [r, c] => Some((None, r, c)),
+        [b, r, c] => Some((Some(b), r, c)),
         _ => None,
     }
 }
@@ -60,14 +61,18 @@ impl<T: Float> Op<T> for Matmul {
                 format!("{}: inner dimensions {k} and {k2} differ", shapes()),
             ));
         }
-        if ba != 0 && bb != 0 && ba != bb {
-            return Err(Error::shape(
-                "matmul",
-                format!("{}: batch sizes {ba} and {bb} differ", shapes()),
-            ));
-        }
-        let batch = ba.max(bb).max(1);
-        let stride = |b: usize, r: usize, c: usize| if b == 0 { 0 } else { r * c };
+        let batch = match (ba, bb) {
+            (Some(x), Some(y)) if x != y => {
+                return Err(Error::shape(
+                    "matmul",
+                    format!("{}: batch sizes {x} and {y} differ", shapes()),
+                ))
+            }
+            (Some(x), _) | (None, Some(x)) => x,
+            (None, None) => 1,
+        };
+        // a 2-D operand is reused for every batch entry (stride 0)
+        let stride = |b: Option<usize>, r: usize, c: usize| if b.is_none() { 0 } else { r * c };
         let data = gemm::batched(
             batch,
             m,
@@ -80,7 +85,7 @@ impl<T: Float> Op<T> for Matmul {
             stride(bb, rb, cb),
             self.trans_b,
         );
-        let shape = if ba == 0 && bb == 0 {
+        let shape = if ba.is_none() && bb.is_none() {
             smallvec![m, n]
         } else {
             smallvec![batch, m, n]
