@@ -70,6 +70,12 @@ struct Args {
     /// Where to write the figure
     #[arg(long, default_value = "mnist.svg")]
     out: PathBuf,
+    /// Save the trained weights to this safetensors file
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Start from the weights in this safetensors file
+    #[arg(long)]
+    load: Option<PathBuf>,
 }
 
 fn main() {
@@ -123,6 +129,10 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
         args.lr,
         args.batch
     );
+    if let Some(path) = &args.load {
+        nn::load(&mut net, path)?;
+        println!("weights from {}", path.display());
+    }
     let mut opt: Box<dyn Optimizer<f32>> = match args.optimizer {
         OptimizerKind::Adam => Box::new(Adam::new(args.lr)),
         OptimizerKind::Sgd => Box::new(Sgd::new(args.lr).momentum(0.9)),
@@ -193,6 +203,10 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
         predictions.len()
     );
 
+    if let Some(path) = &args.save {
+        nn::save(&net, path)?;
+        println!("weights: {}", path.display());
+    }
     let svg = figure(&mnist.test, &predictions)?;
     support::write_atomically(&args.out, svg.as_bytes())?;
     println!("figure: {}", args.out.display());

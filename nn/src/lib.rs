@@ -11,6 +11,7 @@
 //! - [`data`]: TensorFlow Playground's datasets and features, splits,
 //!   shuffled mini-batches.
 //! - [`manual`]: the lecture note's backprop by hand, no tape.
+//! - [`save`] and [`load`]: model files in the safetensors format.
 //!
 //! # Training a Playground net
 //!
@@ -51,6 +52,7 @@ mod init;
 pub mod layers;
 pub mod loss;
 pub mod manual;
+mod model_file;
 pub mod models;
 mod module;
 pub mod ops;
@@ -60,8 +62,10 @@ pub mod playground;
 mod session;
 
 pub use autodiff;
+pub use data::files::FileError;
 pub use init::Init;
 pub use layers::{Activation, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Mlp, Sequential};
+pub use model_file::{load, save};
 pub use module::{join, Module};
 pub use param::{Param, ParamId};
 pub use session::{ParamGrads, Session};

@@ -1,6 +1,6 @@
 //! Reading the handwritten-digit files: MNIST in the IDX format and the UCI
 //! 8×8 digits as CSV, both gzip-compressed. Every malformed file gives a
-//! [`LoadError`] naming the file and what was wrong — never a panic.
+//! [`FileError`] naming the file and what was wrong — never a panic.
 //!
 //! IDX (LeCun's format): a big-endian header — magic `0x0000_08DD` (`08`:
 //! unsigned bytes, `DD`: the number of dimensions), then one `u32` extent
@@ -14,40 +14,41 @@ use std::path::{Path, PathBuf};
 use autodiff::{Float, Tensor};
 use flate2::read::GzDecoder;
 
-/// A data file that could not be read: the file and what was wrong.
+/// A data or model file that could not be read or written: the file and
+/// what was wrong.
 #[derive(Debug)]
-pub struct LoadError {
+pub struct FileError {
     /// The file.
     pub path: PathBuf,
     /// What was wrong with it.
     pub message: String,
 }
 
-impl LoadError {
-    fn new(path: &Path, message: impl Into<String>) -> Self {
-        LoadError {
+impl FileError {
+    pub(crate) fn new(path: &Path, message: impl Into<String>) -> Self {
+        FileError {
             path: path.to_path_buf(),
             message: message.into(),
         }
     }
 }
 
-impl fmt::Display for LoadError {
+impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.path.display(), self.message)
     }
 }
 
-impl std::error::Error for LoadError {}
+impl std::error::Error for FileError {}
 
 /// The bytes of a file, decompressed when it is gzip (magic `1f 8b`).
-fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let raw = std::fs::read(path).map_err(|e| LoadError::new(path, format!("cannot read: {e}")))?;
+fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, FileError> {
+    let raw = std::fs::read(path).map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         GzDecoder::new(raw.as_slice())
             .read_to_end(&mut out)
-            .map_err(|e| LoadError::new(path, format!("broken gzip stream: {e}")))?;
+            .map_err(|e| FileError::new(path, format!("broken gzip stream: {e}")))?;
         Ok(out)
     } else {
         Ok(raw)
@@ -56,11 +57,11 @@ fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, LoadError> {
 
 /// Parses an IDX file of unsigned bytes with `dims` dimensions: the extents
 /// and the data.
-fn parse_idx(path: &Path, bytes: &[u8], dims: u8) -> Result<(Vec<usize>, Vec<u8>), LoadError> {
+fn parse_idx(path: &Path, bytes: &[u8], dims: u8) -> Result<(Vec<usize>, Vec<u8>), FileError> {
     let want = 0x0000_0800u32 | u32::from(dims);
     let header_len = 4 + 4 * usize::from(dims);
     if bytes.len() < 4 {
-        return Err(LoadError::new(
+        return Err(FileError::new(
             path,
             format!(
                 "truncated: {} bytes, too short for an IDX header",
@@ -70,13 +71,13 @@ fn parse_idx(path: &Path, bytes: &[u8], dims: u8) -> Result<(Vec<usize>, Vec<u8>
     }
     let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
     if magic != want {
-        return Err(LoadError::new(
+        return Err(FileError::new(
             path,
             format!("wrong magic number 0x{magic:08x}, expected 0x{want:08x} (unsigned bytes, {dims} dimensions)"),
         ));
     }
     if bytes.len() < header_len {
-        return Err(LoadError::new(
+        return Err(FileError::new(
             path,
             format!(
                 "truncated: {} bytes, the header needs {header_len}",
@@ -96,15 +97,15 @@ fn parse_idx(path: &Path, bytes: &[u8], dims: u8) -> Result<(Vec<usize>, Vec<u8>
     let have = bytes.len() - header_len;
     match expected {
         Some(n) if n == have => Ok((extents, bytes[header_len..].to_vec())),
-        Some(n) if n > have => Err(LoadError::new(
+        Some(n) if n > have => Err(FileError::new(
             path,
             format!("truncated: the header {extents:?} announces {n} bytes of data, the file holds {have}"),
         )),
-        Some(n) => Err(LoadError::new(
+        Some(n) => Err(FileError::new(
             path,
             format!("{} bytes after the {n} bytes of data the header {extents:?} announces", have - n),
         )),
-        None => Err(LoadError::new(path, format!("extents {extents:?} overflow"))),
+        None => Err(FileError::new(path, format!("extents {extents:?} overflow"))),
     }
 }
 
@@ -167,9 +168,9 @@ impl Images {
 /// `[count, rows, cols]`.
 ///
 /// # Errors
-/// A [`LoadError`] naming the file for an unreadable file, a broken gzip
+/// A [`FileError`] naming the file for an unreadable file, a broken gzip
 /// stream, a wrong magic number, or a length that does not match the header.
-pub fn read_idx_images(path: impl AsRef<Path>) -> Result<Images, LoadError> {
+pub fn read_idx_images(path: impl AsRef<Path>) -> Result<Images, FileError> {
     let path = path.as_ref();
     let (extents, pixels) = parse_idx(path, &read_maybe_gzip(path)?, 3)?;
     Ok(Images {
@@ -185,11 +186,11 @@ pub fn read_idx_images(path: impl AsRef<Path>) -> Result<Images, LoadError> {
 ///
 /// # Errors
 /// As [`read_idx_images`], and a label above 9.
-pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<usize>, LoadError> {
+pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<usize>, FileError> {
     let path = path.as_ref();
     let (_, bytes) = parse_idx(path, &read_maybe_gzip(path)?, 1)?;
     if let Some((i, &l)) = bytes.iter().enumerate().find(|(_, &l)| l > 9) {
-        return Err(LoadError::new(
+        return Err(FileError::new(
             path,
             format!("label {l} at index {i} is not a digit 0–9"),
         ));
@@ -207,9 +208,9 @@ pub struct Labelled {
 }
 
 impl Labelled {
-    fn pair(images: Images, labels: Vec<usize>, labels_path: &Path) -> Result<Self, LoadError> {
+    fn pair(images: Images, labels: Vec<usize>, labels_path: &Path) -> Result<Self, FileError> {
         if images.count != labels.len() {
-            return Err(LoadError::new(
+            return Err(FileError::new(
                 labels_path,
                 format!("{} labels for {} images", labels.len(), images.count),
             ));
@@ -257,11 +258,11 @@ pub struct Mnist {
 /// keeps them in `data/mnist`).
 ///
 /// # Errors
-/// A [`LoadError`] naming the first file that is missing or malformed, or
+/// A [`FileError`] naming the first file that is missing or malformed, or
 /// whose label count does not match its images.
-pub fn load_mnist(dir: impl AsRef<Path>) -> Result<Mnist, LoadError> {
+pub fn load_mnist(dir: impl AsRef<Path>) -> Result<Mnist, FileError> {
     let dir = dir.as_ref();
-    let load = |images: &str, labels: &str| -> Result<Labelled, LoadError> {
+    let load = |images: &str, labels: &str| -> Result<Labelled, FileError> {
         let labels_path = dir.join(labels);
         Labelled::pair(
             read_idx_images(dir.join(images))?,
@@ -285,13 +286,13 @@ pub fn load_mnist(dir: impl AsRef<Path>) -> Result<Mnist, LoadError> {
 /// ```
 ///
 /// # Errors
-/// A [`LoadError`] naming the file and line for a line without 65 fields, a
+/// A [`FileError`] naming the file and line for a line without 65 fields, a
 /// field that is not an integer, a pixel above 16 or a label above 9.
-pub fn load_digits(path: impl AsRef<Path>) -> Result<Labelled, LoadError> {
+pub fn load_digits(path: impl AsRef<Path>) -> Result<Labelled, FileError> {
     let path = path.as_ref();
     let bytes = read_maybe_gzip(path)?;
     let text = std::str::from_utf8(&bytes)
-        .map_err(|e| LoadError::new(path, format!("not UTF-8 text: {e}")))?;
+        .map_err(|e| FileError::new(path, format!("not UTF-8 text: {e}")))?;
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
     for (n, line) in text
@@ -299,7 +300,7 @@ pub fn load_digits(path: impl AsRef<Path>) -> Result<Labelled, LoadError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let at = |msg: String| LoadError::new(path, format!("line {}: {msg}", n + 1));
+        let at = |msg: String| FileError::new(path, format!("line {}: {msg}", n + 1));
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != 65 {
             return Err(at(format!(

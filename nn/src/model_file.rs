@@ -1,0 +1,189 @@
+//! Model files: a module's parameters in the safetensors format, by their
+//! PyTorch-style names (`layers.0.weight`, …), so that PyTorch, candle or
+//! JAX can read what tapegrad writes and the other way round.
+//!
+//! Saving writes a temporary file beside the target and renames it, so a
+//! crash never leaves half a model behind. Loading is strict, like
+//! PyTorch's `load_state_dict(strict=True)`: every parameter must be in the
+//! file with its shape, and the file may hold nothing else.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use autodiff::shape::fmt_shape;
+use autodiff::{Float, Tensor};
+use safetensors::tensor::{Dtype, SafeTensors, View};
+
+use crate::data::files::FileError;
+use crate::module::Module;
+
+/// One parameter, as safetensors writes it (little-endian bytes).
+struct Entry {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for &Entry {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+fn to_bytes<T: Float>(t: &Tensor<T>) -> (Dtype, Vec<u8>) {
+    if T::NAME == "f32" {
+        let bytes = t
+            .data()
+            .iter()
+            .flat_map(|&v| (v.as_f64() as f32).to_le_bytes())
+            .collect();
+        (Dtype::F32, bytes)
+    } else {
+        (
+            Dtype::F64,
+            t.data()
+                .iter()
+                .flat_map(|&v| v.as_f64().to_le_bytes())
+                .collect(),
+        )
+    }
+}
+
+/// Writes every parameter of `model` to `path` in the safetensors format,
+/// in the model's element type (F32 or F64).
+///
+/// ```
+/// use nn::{Activation, Init, Mlp, Module};
+/// let dir = std::env::temp_dir().join(format!("tapegrad-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("mlp.safetensors");
+/// let a = Mlp::<f32>::new(&[2, 3, 2], Activation::Tanh, Init::XavierUniform, 1)?;
+/// nn::save(&a, &path)?;
+/// let mut b = Mlp::<f32>::new(&[2, 3, 2], Activation::Tanh, Init::XavierUniform, 2)?;
+/// nn::load(&mut b, &path)?;
+/// assert_eq!(a.layers()[0].weight.value(), b.layers()[0].weight.value());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// A [`FileError`] naming the file when it cannot be written.
+pub fn save<T: Float>(model: &dyn Module<T>, path: impl AsRef<Path>) -> Result<(), FileError> {
+    let path = path.as_ref();
+    let mut entries = BTreeMap::new();
+    model.visit_params("", &mut |name, p| {
+        let (dtype, bytes) = to_bytes(p.value());
+        entries.insert(
+            name.to_string(),
+            Entry {
+                dtype,
+                shape: p.value().shape().to_vec(),
+                bytes,
+            },
+        );
+    });
+    let bytes = safetensors::serialize(entries.iter(), &None)
+        .map_err(|e| FileError::new(path, format!("cannot encode the model: {e}")))?;
+    let tmp = path.with_extension("safetensors.tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| FileError::new(&tmp, format!("cannot write: {e}")))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| FileError::new(path, format!("cannot rename {} to it: {e}", tmp.display())))
+}
+
+/// Reads the parameters of `model` from the safetensors file at `path`
+/// (F32 or F64, converted to the model's element type).
+///
+/// # Errors
+/// A [`FileError`] naming the file and the fault: unreadable or not
+/// safetensors; a parameter missing, of another shape or of another dtype;
+/// tensors in the file that the model does not have. The model is left
+/// unchanged on any error.
+pub fn load<T: Float>(model: &mut dyn Module<T>, path: impl AsRef<Path>) -> Result<(), FileError> {
+    let path = path.as_ref();
+    let bytes =
+        std::fs::read(path).map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
+    let file = SafeTensors::deserialize(&bytes)
+        .map_err(|e| FileError::new(path, format!("not a safetensors file: {e}")))?;
+
+    // read and check everything first, so that a bad file changes nothing
+    let mut values: BTreeMap<String, Tensor<T>> = BTreeMap::new();
+    let mut fault: Option<String> = None;
+    model.visit_params("", &mut |name, p| {
+        if fault.is_some() {
+            return;
+        }
+        match read_tensor::<T>(&file, name, p.value().shape()) {
+            Ok(t) => {
+                values.insert(name.to_string(), t);
+            }
+            Err(e) => fault = Some(e),
+        }
+    });
+    if let Some(e) = fault {
+        return Err(FileError::new(path, e));
+    }
+    let expected: BTreeSet<&str> = values.keys().map(String::as_str).collect();
+    let unexpected: Vec<String> = file
+        .names()
+        .into_iter()
+        .filter(|n| !expected.contains(n.as_str()))
+        .cloned()
+        .collect();
+    if !unexpected.is_empty() {
+        return Err(FileError::new(
+            path,
+            format!("tensors the model does not have: {}", unexpected.join(", ")),
+        ));
+    }
+    model.visit_params_mut("", &mut |name, p| {
+        if let Some(t) = values.remove(name) {
+            p.set_value(t).expect("shapes were checked");
+        }
+    });
+    Ok(())
+}
+
+fn read_tensor<T: Float>(
+    file: &SafeTensors<'_>,
+    name: &str,
+    shape: &[usize],
+) -> Result<Tensor<T>, String> {
+    let view = file
+        .tensor(name)
+        .map_err(|_| format!("parameter {name} is missing"))?;
+    if view.shape() != shape {
+        return Err(format!(
+            "parameter {name} has shape {} in the file, the model expects {}",
+            fmt_shape(view.shape()),
+            fmt_shape(shape)
+        ));
+    }
+    let data: Vec<T> = match view.dtype() {
+        Dtype::F32 => view
+            .data()
+            .chunks_exact(4)
+            .map(|b| T::of_f64(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))))
+            .collect(),
+        Dtype::F64 => view
+            .data()
+            .chunks_exact(8)
+            .map(|b| T::of_f64(f64::from_le_bytes(b.try_into().expect("8 bytes"))))
+            .collect(),
+        other => {
+            return Err(format!(
+                "parameter {name} is stored as {other:?}; expected F32 or F64"
+            ))
+        }
+    };
+    Tensor::from_vec(data, shape).map_err(|e| format!("parameter {name}: {e}"))
+}
