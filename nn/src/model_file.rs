@@ -139,6 +139,8 @@ pub fn load<T: Float>(model: &mut dyn Module<T>, path: impl AsRef<Path>) -> Resu
         .filter(|n| !expected.contains(n.as_str()))
         .cloned()
         .collect();
+    let mut unexpected = unexpected;
+    unexpected.sort(); // the file's own order is a hash map's: sort for a stable message
     if !unexpected.is_empty() {
         return Err(FileError::new(
             path,
