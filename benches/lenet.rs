@@ -8,8 +8,11 @@
 
 use autodiff::{Tape, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion};
-use nn::optim::{Optimizer, Sgd};
-use nn::{models, Init, Module, Session};
+use nn::optim::Sgd;
+use nn::{models, Init};
+
+#[path = "../examples/support/workloads.rs"]
+mod workloads;
 
 fn lenet(c: &mut Criterion) {
     let mut group = c.benchmark_group("w3_lenet");
@@ -25,28 +28,14 @@ fn lenet(c: &mut Criterion) {
             std::hint::black_box(g.wrt(wv).unwrap());
         })
     });
-    let batches: Vec<(Tensor<f32>, Vec<usize>)> = (0..4)
-        .map(|i| {
-            let x = Tensor::rand_normal(&[64, 1, 28, 28], 0.0, 1.0, 10 + i);
-            (x, (0..64).map(|k| (k * 3 + i as usize) % 10).collect())
-        })
-        .collect();
+    let batches = workloads::w3_batches();
     let mut net = models::lenet5::<f32>(Init::PyTorch, 42).unwrap();
     let mut sgd = Sgd::new(0.01);
     let mut i = 0;
     group.bench_function("train_step", |b| {
         b.iter(|| {
-            let (x, y) = &batches[i % batches.len()];
+            workloads::tape_step(&mut net, &mut sgd, &batches[i % batches.len()]);
             i += 1;
-            let tape = Tape::new();
-            let s = Session::train(&tape);
-            let loss = net
-                .forward(&s, s.input(x.clone()))
-                .unwrap()
-                .cross_entropy(y)
-                .unwrap();
-            let grads = s.grads(loss).unwrap();
-            sgd.step(&mut net, &grads).unwrap();
         })
     });
     group.finish();
