@@ -18,6 +18,16 @@ pub const PARALLEL_MIN_MULADDS: usize = 1 << 22;
 /// transposes when the flag is set. `A[b]` is stored m×k (k×m when
 /// `trans_a`), `B[b]` k×n (n×k when `trans_b`); a batch stride of 0 reuses
 /// one matrix for every batch entry (broadcasting).
+///
+/// ```
+/// use autodiff::kernels::gemm;
+/// // [1 2; 3 4] · [1 0; 0 1], one batch entry, no transposes
+/// let c = gemm::batched(1, 2, 2, 2, &[1.0, 2.0, 3.0, 4.0], 0, false, &[1.0, 0.0, 0.0, 1.0], 0, false);
+/// assert_eq!(c, vec![1.0, 2.0, 3.0, 4.0]);
+/// // Aᵀ·A for A = [1 2; 3 4] stored as is: [10 14; 14 20]
+/// let a = [1.0, 2.0, 3.0, 4.0];
+/// assert_eq!(gemm::batched(1, 2, 2, 2, &a, 0, true, &a, 0, false), vec![10.0, 14.0, 14.0, 20.0]);
+/// ```
 #[allow(clippy::too_many_arguments)]
 pub fn batched<T: Float>(
     batch: usize,
