@@ -164,6 +164,18 @@ impl ConvGeometry {
     /// whose column `(n, oy, ox)` holds the input patch the kernel sees at
     /// that output position of sample `n` (0 in the padding). One GEMM with
     /// it computes the convolution of every sample.
+    ///
+    /// ```
+    /// use nn::ops::ConvGeometry;
+    /// // a 3×3 image, a 2×2 kernel: four 2×2 patches, one per column
+    /// let g = ConvGeometry::new(&[1, 1, 3, 3], &[1, 1, 2, 2], 1, 0)?;
+    /// let x: Vec<f64> = (1..=9).map(f64::from).collect();
+    /// assert_eq!(g.im2col(&x), [1.0, 2.0, 4.0, 5.0,   // kernel tap (0, 0)
+    ///                           2.0, 3.0, 5.0, 6.0,   // tap (0, 1)
+    ///                           4.0, 5.0, 7.0, 8.0,   // tap (1, 0)
+    ///                           5.0, 6.0, 8.0, 9.0]); // tap (1, 1)
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn im2col<T: Float>(&self, x: &[T]) -> Vec<T> {
         let (positions, sample, s) = (self.positions(), self.c * self.h * self.w, self.stride);
         let width = self.n * positions;
@@ -188,6 +200,18 @@ impl ConvGeometry {
     /// col2im, the adjoint of [`im2col`](Self::im2col): an `[n, c, h, w]`
     /// buffer into which every entry of `cols` is added at the input element
     /// it was read from.
+    ///
+    /// ```
+    /// use nn::ops::ConvGeometry;
+    /// // ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ — here with stride 2 and padding 1
+    /// let g = ConvGeometry::new(&[2, 2, 5, 4], &[3, 2, 3, 2], 2, 1)?;
+    /// let x: Vec<f64> = (0..80).map(|i| (i as f64 * 0.37).sin()).collect();
+    /// let c: Vec<f64> = (0..g.patch() * 2 * g.positions()).map(|i| (i as f64 * 0.11).cos()).collect();
+    /// let left: f64 = g.im2col(&x).iter().zip(&c).map(|(a, b)| a * b).sum();
+    /// let right: f64 = x.iter().zip(g.col2im(&c)).map(|(a, b)| a * b).sum();
+    /// assert!((left - right).abs() < 1e-12);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     pub fn col2im<T: Float>(&self, cols: &[T]) -> Vec<T> {
         let (positions, sample, s) = (self.positions(), self.c * self.h * self.w, self.stride);
         let width = self.n * positions;
