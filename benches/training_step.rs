@@ -9,18 +9,13 @@
 //! f32 throughout. `RAYON_NUM_THREADS` has no effect: GEMM is single-threaded.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use nn::optim::{Optimizer, Sgd};
-use nn::{manual, Activation, Init, Mlp};
+use nn::optim::Sgd;
+use nn::{Activation, Init, Mlp};
 
 #[path = "../examples/support/workloads.rs"]
 mod workloads;
 
-use workloads::{tape_step, w1_batches, w2_batches, Batch};
-
-fn manual_step(mlp: &mut Mlp<f32>, sgd: &mut Sgd<f32>, (x, y): &Batch) {
-    let b = manual::backprop(mlp, x, y).unwrap();
-    sgd.step(mlp, &b.grads).unwrap();
-}
+use workloads::{manual_step, tape_step, w1_batches, w2_batches, Batch};
 
 fn bench_workload(
     c: &mut Criterion,

@@ -8,29 +8,12 @@
 
 use std::time::Instant;
 
-use autodiff::{Float, Tape, Tensor};
-use nn::optim::{Optimizer, Sgd};
+#[path = "support/workloads.rs"]
+mod workloads;
+
+use autodiff::{Tape, Tensor};
+use nn::optim::Sgd;
 use nn::{manual, Activation, Init, Mlp, Module, Session};
-
-/// One training step on the tape: forward, backward, update.
-fn tape_step<T: Float>(mlp: &mut Mlp<T>, sgd: &mut Sgd<T>, x: &Tensor<T>, y: &[usize]) -> T {
-    let tape = Tape::new();
-    let s = Session::train(&tape);
-    let loss = mlp
-        .forward(&s, s.input(x.clone()))
-        .and_then(|z| z.cross_entropy(y))
-        .expect("forward");
-    let grads = s.grads(loss).expect("backward");
-    sgd.step(mlp, &grads).expect("update");
-    loss.value().data()[0]
-}
-
-/// One training step by hand.
-fn manual_step<T: Float>(mlp: &mut Mlp<T>, sgd: &mut Sgd<T>, x: &Tensor<T>, y: &[usize]) -> T {
-    let b = manual::backprop(mlp, x, y).expect("backprop");
-    sgd.step(mlp, &b.grads).expect("update");
-    b.loss
-}
 
 /// The median time per step, in microseconds, over `steps` steps after warm-up.
 fn median_us(steps: usize, mut step: impl FnMut()) -> f64 {
@@ -76,15 +59,15 @@ fn compare(name: &str, widths: &[usize], act: Activation, batch: usize, steps: u
     });
 
     // time per step, in f32
-    let x32 = x64.cast::<f32>();
+    let batch = (x64.cast::<f32>(), y.clone());
     let mut a = Mlp::<f32>::new(widths, act, Init::HeUniform, 2).unwrap();
     let mut b = a.clone();
     let (mut sa, mut sb) = (Sgd::new(0.01), Sgd::new(0.01));
     let t_tape = median_us(steps, || {
-        tape_step(&mut a, &mut sa, &x32, &y);
+        workloads::tape_step(&mut a, &mut sa, &batch);
     });
     let t_hand = median_us(steps, || {
-        manual_step(&mut b, &mut sb, &x32, &y);
+        workloads::manual_step(&mut b, &mut sb, &batch);
     });
     println!(
         "{name:<28} {:>12.2e} {:>12.1} {:>12.1} {:>8.2}",

@@ -5,7 +5,7 @@
 
 use autodiff::{Tape, Tensor};
 use nn::optim::{Optimizer, Sgd};
-use nn::{Module, Session};
+use nn::{manual, Mlp, Module, Session};
 
 /// SplitMix64, as WORKLOADS.md defines the W1 data (the same stream as its
 /// Python generator, so both see bit-identical points).
@@ -79,4 +79,10 @@ pub fn tape_step(model: &mut dyn Module<f32>, sgd: &mut Sgd<f32>, (x, y): &Batch
         .expect("forward");
     let grads = s.grads(loss).expect("backward");
     sgd.step(model, &grads).expect("update");
+}
+
+/// One training step by hand ([`nn::manual::backprop`]), then SGD.
+pub fn manual_step(mlp: &mut Mlp<f32>, sgd: &mut Sgd<f32>, (x, y): &Batch) {
+    let b = manual::backprop(mlp, x, y).expect("backprop");
+    sgd.step(mlp, &b.grads).expect("update");
 }
