@@ -4,12 +4,21 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
+mod sealed {
+    /// Only `f32` and `f64` are [`Float`](super::Float)s: the matrix kernels
+    /// dispatch on exactly these two types.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
 /// A floating-point element type: `f32` for speed, `f64` for gradient checks.
 ///
-/// Beyond [`num_traits::Float`] it knows how to multiply matrices, so that
-/// every GEMM goes through one well-kept kernel ([`matrixmultiply`]).
+/// The trait is sealed: it is implemented for `f32` and `f64` only, the two
+/// types the matrix kernels ([`kernels::gemm`](crate::kernels::gemm)) know.
 pub trait Float:
-    num_traits::Float
+    sealed::Sealed
+    + num_traits::Float
     + Debug
     + Display
     + Default
@@ -31,29 +40,10 @@ pub trait Float:
 
     /// Widens to `f64` (exact for both types).
     fn as_f64(self) -> f64;
-
-    /// `C = A·B` for row-major `A` (m×k), `B` (k×n) and `C` (m×n), all with unit
-    /// column stride; `C` is overwritten.
-    ///
-    /// `rsa`, `rsb` and `rsc` are the row strides, `csa`, `csb` the column
-    /// strides of `A` and `B`, so a transposed operand costs no copy.
-    #[allow(clippy::too_many_arguments)]
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        rsa: isize,
-        csa: isize,
-        b: &[Self],
-        rsb: isize,
-        csb: isize,
-        c: &mut [Self],
-    );
 }
 
 macro_rules! impl_float {
-    ($t:ty, $name:literal, $gemm:path) => {
+    ($t:ty, $name:literal) => {
         impl Float for $t {
             const NAME: &'static str = $name;
 
@@ -66,54 +56,9 @@ macro_rules! impl_float {
             fn as_f64(self) -> f64 {
                 self as f64
             }
-
-            fn gemm(
-                m: usize,
-                k: usize,
-                n: usize,
-                a: &[Self],
-                rsa: isize,
-                csa: isize,
-                b: &[Self],
-                rsb: isize,
-                csb: isize,
-                c: &mut [Self],
-            ) {
-                if m == 0 || n == 0 {
-                    return;
-                }
-                assert!(c.len() >= m * n, "gemm: output buffer too small");
-                if k == 0 {
-                    c[..m * n].fill(0.0);
-                    return;
-                }
-                // SAFETY: the callers (kernels::gemm) pass slices whose extents
-                // cover every index reached with these strides, which the
-                // checked indexing of the debug assertions below confirms.
-                debug_assert!(((m - 1) as isize * rsa + (k - 1) as isize * csa) < a.len() as isize);
-                debug_assert!(((k - 1) as isize * rsb + (n - 1) as isize * csb) < b.len() as isize);
-                unsafe {
-                    $gemm(
-                        m,
-                        k,
-                        n,
-                        1.0,
-                        a.as_ptr(),
-                        rsa,
-                        csa,
-                        b.as_ptr(),
-                        rsb,
-                        csb,
-                        0.0,
-                        c.as_mut_ptr(),
-                        n as isize,
-                        1,
-                    );
-                }
-            }
         }
     };
 }
 
-impl_float!(f32, "f32", matrixmultiply::sgemm);
-impl_float!(f64, "f64", matrixmultiply::dgemm);
+impl_float!(f32, "f32");
+impl_float!(f64, "f64");

@@ -63,7 +63,7 @@ pub use derivatives::{hessian, hvp, jacobian, jacobian_fwd, jvp};
 pub use error::{Error, ErrorKind, Result};
 pub use float::Float;
 pub use grads::Grads;
-pub use op::{BackwardCtx, InputGrads, Op};
+pub use op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 pub use shape::Shape;
 pub use tape::{GradHook, Tape, Var, VarGrads};
 pub use tensor::Tensor;

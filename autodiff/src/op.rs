@@ -50,6 +50,10 @@ use crate::tensor::Tensor;
 /// the input gets no gradient (it is constant, or the rule chose not to).
 pub type InputGrads<'t, T> = SmallVec<[Option<Var<'t, T>>; 2]>;
 
+/// The gradients a tensor-level backward rule ([`Op::backward_values`])
+/// returns: one entry per input, `None` where the input gets no gradient.
+pub type ValueGrads<T> = SmallVec<[Option<Tensor<T>>; 2]>;
+
 /// An operation that the tape can record: a forward function and its
 /// backward rule (the vector-Jacobian product).
 ///
@@ -77,6 +81,83 @@ pub trait Op<T: Float>: 'static {
     /// the work for inputs where [`BackwardCtx::needs_grad`] is false.
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, grad: Var<'t, T>)
         -> Result<InputGrads<'t, T>>;
+
+    /// The same vector-Jacobian product on plain tensors, for a backward
+    /// pass that will not be differentiated again (the common
+    /// [`Var::backward`]). Optional: return `None` (the default) and the tape
+    /// runs [`backward`](Op::backward) unrecorded instead.
+    ///
+    /// Implement it when the rule can be computed faster on tensors than as
+    /// a sequence of operations — fused into one pass, without temporaries,
+    /// without recording anything. It must compute exactly what `backward`
+    /// computes; the test suite's gradient checks run both.
+    ///
+    /// ```
+    /// use autodiff::{BackwardCtx, InputGrads, Op, Result, Tape, Tensor, ValueGrads, ValuesCtx, Var, Float};
+    /// use autodiff::smallvec::smallvec;
+    /// /// cube(x) = x³, d/dx = 3x²
+    /// struct Cube;
+    /// impl<T: Float> Op<T> for Cube {
+    ///     fn name(&self) -> &str { "cube" }
+    ///     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> { Ok(x[0].map(|v| v * v * v)) }
+    ///     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+    ///         let x = ctx.input(0);
+    ///         Ok(smallvec![Some(g.mul(x.square()?.mul_scalar(T::of_f64(3.0))?)?)])
+    ///     }
+    ///     // ḡ · 3x² in one pass over the elements
+    ///     fn backward_values(&self, ctx: &ValuesCtx<'_, T>, g: &Tensor<T>) -> Option<Result<ValueGrads<T>>> {
+    ///         let three = T::of_f64(3.0);
+    ///         Some(g.zip_map(ctx.input(0), |g, x| g * three * x * x).map(|d| smallvec![Some(d)]))
+    ///     }
+    /// }
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
+    /// let y = tape.apply(Cube, &[x])?.sum()?;
+    /// assert_eq!(y.backward()?.wrt(x)?.data(), &[3.0, 12.0]);      // backward_values
+    /// assert_eq!(y.grad(x)?.value().data(), &[3.0, 12.0]);         // backward, recorded
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    fn backward_values(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        grad: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        let _ = (ctx, grad);
+        None
+    }
+}
+
+/// What a tensor-level backward rule ([`Op::backward_values`]) can see: the
+/// values of its inputs and output, and which inputs need a gradient.
+pub struct ValuesCtx<'a, T: Float> {
+    pub(crate) inputs: &'a [&'a Tensor<T>],
+    pub(crate) output: &'a Tensor<T>,
+    pub(crate) needs: &'a [bool],
+}
+
+impl<'a, T: Float> ValuesCtx<'a, T> {
+    /// The value of input `i`.
+    ///
+    /// # Panics
+    /// When `i` is not below [`num_inputs`](Self::num_inputs).
+    pub fn input(&self, i: usize) -> &'a Tensor<T> {
+        self.inputs[i]
+    }
+
+    /// The operation's output value (as computed by its forward function).
+    pub fn output(&self) -> &'a Tensor<T> {
+        self.output
+    }
+
+    /// How many inputs the operation has.
+    pub fn num_inputs(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Whether input `i` needs a gradient.
+    pub fn needs_grad(&self, i: usize) -> bool {
+        self.needs.get(i).copied().unwrap_or(false)
+    }
 }
 
 /// What a backward rule can see: its inputs and output as [`Var`]s on the

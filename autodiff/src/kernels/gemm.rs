@@ -1,18 +1,100 @@
-//! Matrix products on row-major tensors through [`Float::gemm`], split
-//! across threads (rayon) when a product is large enough to pay for it.
+//! Matrix products on row-major tensors through the [`gemm`](https://docs.rs/gemm)
+//! crate's kernels (AVX-512 or AVX2+FMA, chosen at run time), split across
+//! threads (rayon) when a product is large enough to pay for it.
+//!
+//! Every extent is checked, in checked arithmetic, before the one `unsafe`
+//! call; a mismatch panics with a message naming the product (these are
+//! internal kernels: the operations check shapes first and return errors).
 //!
 //! Each output element is computed by one thread with the same summation
 //! order as the single-threaded kernel, so results do not depend on the
-//! number of threads.
+//! number of threads (see [`multiply`] for why the bands keep that order).
 
 use rayon::prelude::*;
 
 use crate::float::Float;
 
 /// Products with fewer multiply-adds than this run on one thread: below it
-/// the cost of waking a second core exceeds the gain (measured on the W1,
-/// W2 and W3 benches; a 128×256×256 product, 8.4 M, gains ~1.7× on 2 cores).
-pub const PARALLEL_MIN_MULADDS: usize = 1 << 22;
+/// the cost of handing half of the work to the second core exceeds the gain
+/// (measured with `cargo bench --bench matmul` and the W2/W3 workloads on
+/// two cores).
+pub const PARALLEL_MIN_MULADDS: usize = 1 << 21;
+
+/// Bands are at least this many rows or columns wide (narrower ones cost
+/// more in packing than they save).
+const MIN_BAND: usize = 16;
+
+/// The kernel takes a path of its own for products with both m and n at
+/// most this (see [`multiply`]).
+const SMALL_PATH: usize = 64;
+
+/// One operand of a product: a row-major matrix of `rows × cols` elements
+/// read with the given row and column strides from `data`.
+#[derive(Clone, Copy)]
+struct View<'a, T> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a, T> View<'a, T> {
+    /// The stored matrix `rows × cols` (row-major, contiguous), read
+    /// transposed when `trans` is set.
+    fn stored(data: &'a [T], rows: usize, cols: usize, trans: bool) -> Self {
+        if trans {
+            View {
+                data,
+                rows: cols,
+                cols: rows,
+                row_stride: 1,
+                col_stride: cols,
+            }
+        } else {
+            View {
+                data,
+                rows,
+                cols,
+                row_stride: cols,
+                col_stride: 1,
+            }
+        }
+    }
+
+    /// Whether every element `(i, j)`, `i < rows`, `j < cols`, lies inside
+    /// `data`, computed without overflow.
+    fn in_bounds(&self) -> bool {
+        if self.rows == 0 || self.cols == 0 {
+            return true;
+        }
+        let last = (self.rows - 1)
+            .checked_mul(self.row_stride)
+            .and_then(|r| (self.cols - 1).checked_mul(self.col_stride).map(|c| (r, c)))
+            .and_then(|(r, c)| r.checked_add(c));
+        matches!(last, Some(l) if l < self.data.len())
+            && isize::try_from(self.row_stride).is_ok()
+            && isize::try_from(self.col_stride).is_ok()
+    }
+
+    /// Rows `r0..r0 + rows` (columns unchanged).
+    fn rows(self, r0: usize, rows: usize) -> Self {
+        View {
+            data: &self.data[r0 * self.row_stride..],
+            rows,
+            ..self
+        }
+    }
+
+    /// Columns `c0..c0 + cols` (rows unchanged).
+    fn cols(self, c0: usize, cols: usize) -> Self {
+        View {
+            data: &self.data[c0 * self.col_stride..],
+            cols,
+            ..self
+        }
+    }
+}
 
 /// `C[b] = op(A[b]) · op(B[b])` for `batch` stacked matrices, where `op`
 /// transposes when the flag is set. `A[b]` is stored m×k (k×m when
@@ -28,6 +110,10 @@ pub const PARALLEL_MIN_MULADDS: usize = 1 << 22;
 /// let a = [1.0, 2.0, 3.0, 4.0];
 /// assert_eq!(gemm::batched(1, 2, 2, 2, &a, 0, true, &a, 0, false), vec![10.0, 14.0, 14.0, 20.0]);
 /// ```
+///
+/// # Panics
+/// When `a` or `b` is too short for `batch` matrices of the given extents
+/// and batch strides, or when the output size overflows `usize`.
 #[allow(clippy::too_many_arguments)]
 pub fn batched<T: Float>(
     batch: usize,
@@ -41,92 +127,208 @@ pub fn batched<T: Float>(
     b_batch_stride: usize,
     trans_b: bool,
 ) -> Vec<T> {
-    let mut c = vec![T::zero(); batch * m * n];
-    let (rsa, csa) = if trans_a { (1, m) } else { (k, 1) };
-    let (rsb, csb) = if trans_b { (1, k) } else { (n, 1) };
-    for i in 0..batch {
-        let operands = Operands {
-            m,
-            k,
-            n,
-            a: &a[i * a_batch_stride..],
-            rsa,
-            csa,
-            b: &b[i * b_batch_stride..],
-            rsb,
-            csb,
-        };
-        operands.multiply(&mut c[i * m * n..(i + 1) * m * n]);
-    }
+    let size = m
+        .checked_mul(n)
+        .and_then(|mn| mn.checked_mul(batch))
+        .expect("gemm::batched: the output size overflows usize");
+    let mut c = vec![T::zero(); size];
+    batched_into(
+        batch,
+        m,
+        k,
+        n,
+        a,
+        a_batch_stride,
+        trans_a,
+        b,
+        b_batch_stride,
+        trans_b,
+        &mut c,
+    );
     c
 }
 
-/// One product `A·B` with A m×k and B k×n given by their strides.
-struct Operands<'a, T> {
+/// [`batched`] writing into `c` (`batch·m·n` elements, overwritten).
+///
+/// ```
+/// use autodiff::kernels::gemm;
+/// let mut c = [0.0; 4];
+/// gemm::batched_into(1, 2, 2, 2, &[1.0, 2.0, 3.0, 4.0], 0, false, &[2.0, 0.0, 0.0, 2.0], 0, false, &mut c);
+/// assert_eq!(c, [2.0, 4.0, 6.0, 8.0]);
+/// ```
+///
+/// # Panics
+/// As [`batched`], and when `c` does not hold exactly `batch·m·n` elements.
+#[allow(clippy::too_many_arguments)]
+pub fn batched_into<T: Float>(
+    batch: usize,
     m: usize,
     k: usize,
     n: usize,
-    a: &'a [T],
-    rsa: usize,
-    csa: usize,
-    b: &'a [T],
-    rsb: usize,
-    csb: usize,
+    a: &[T],
+    a_batch_stride: usize,
+    trans_a: bool,
+    b: &[T],
+    b_batch_stride: usize,
+    trans_b: bool,
+    c: &mut [T],
+) {
+    let mn = m * n; // c.len() == batch·m·n below bounds this product
+    assert!(
+        batch.checked_mul(mn) == Some(c.len()) && m.checked_mul(n).is_some(),
+        "gemm::batched: output of {} elements for {batch} products of {m}×{n}",
+        c.len()
+    );
+    if mn == 0 {
+        return;
+    }
+    let (a_rows, a_cols) = if trans_a { (k, m) } else { (m, k) };
+    let (b_rows, b_cols) = if trans_b { (n, k) } else { (k, n) };
+    for i in 0..batch {
+        let a_at = i.checked_mul(a_batch_stride).filter(|&o| o <= a.len());
+        let b_at = i.checked_mul(b_batch_stride).filter(|&o| o <= b.len());
+        let (Some(a_at), Some(b_at)) = (a_at, b_at) else {
+            panic!("gemm::batched: batch entry {i} starts past the end of an operand");
+        };
+        let lhs = View::stored(&a[a_at..], a_rows, a_cols, trans_a);
+        let rhs = View::stored(&b[b_at..], b_rows, b_cols, trans_b);
+        multiply(lhs, rhs, &mut c[i * mn..(i + 1) * mn]);
+    }
 }
 
-impl<T: Float> Operands<'_, T> {
-    /// Writes the product into `c` (m×n, row-major).
-    fn multiply(&self, c: &mut [T]) {
-        let threads = rayon::current_num_threads();
-        if threads < 2 || self.m * self.n * self.k < PARALLEL_MIN_MULADDS {
-            self.block(0, self.m, 0, self.n, c, self.n);
-        } else if self.m >= self.n {
-            // bands of rows: disjoint, contiguous pieces of C
-            let rows = self.m.div_ceil(threads);
-            c.par_chunks_mut(rows * self.n)
-                .enumerate()
-                .for_each(|(t, band)| {
-                    let r0 = t * rows;
-                    self.block(r0, band.len() / self.n, 0, self.n, band, self.n);
-                });
-        } else {
-            // bands of columns, computed apart and copied into place
-            let cols = self.n.div_ceil(threads);
-            let bands: Vec<(usize, Vec<T>)> = (0..self.n.div_ceil(cols))
-                .into_par_iter()
-                .map(|t| {
-                    let (j0, width) = (t * cols, cols.min(self.n - t * cols));
-                    let mut band = vec![T::zero(); self.m * width];
-                    self.block(0, self.m, j0, width, &mut band, width);
-                    (j0, band)
-                })
-                .collect();
-            for (j0, band) in bands {
-                let width = band.len() / self.m;
-                for r in 0..self.m {
-                    c[r * self.n + j0..r * self.n + j0 + width]
-                        .copy_from_slice(&band[r * width..(r + 1) * width]);
-                }
+/// `C = A·B` into `c` (row-major, `A.rows × B.cols`), on one thread or in
+/// bands across the rayon pool.
+///
+/// The kernel blocks the k axis by a size that depends on k alone, except
+/// for products with both m and n at most [`SMALL_PATH`], which take a path
+/// of their own (and rows or columns of one element, which take a
+/// matrix-vector path). A band keeps one dimension of the whole product and
+/// is at least [`MIN_BAND`] wide in the other, so rows are split only when
+/// n > 64, and columns only when m > 64 or each band of columns is wider
+/// than 64: every band then takes the same path as the whole product, and
+/// each element is summed in the same order whatever the number of threads.
+fn multiply<T: Float>(a: View<'_, T>, b: View<'_, T>, c: &mut [T]) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(
+        a.cols == b.rows && a.in_bounds() && b.in_bounds() && c.len() == m * n,
+        "gemm: operands {}×{} and {}×{} do not fit their buffers ({}, {}) or an output of {}",
+        a.rows,
+        a.cols,
+        b.rows,
+        b.cols,
+        a.data.len(),
+        b.data.len(),
+        c.len()
+    );
+    let threads = rayon::current_num_threads();
+    let work = m.saturating_mul(n).saturating_mul(k);
+    if threads < 2 || work < PARALLEL_MIN_MULADDS {
+        return kernel(a, b, c, n);
+    }
+    let min_cols = if m > SMALL_PATH {
+        MIN_BAND
+    } else {
+        SMALL_PATH + 1
+    };
+    let row_bands = if n > SMALL_PATH {
+        threads.min(m / MIN_BAND)
+    } else {
+        1
+    };
+    let col_bands = threads.min(n / min_cols);
+    if row_bands >= 2 && (m >= n || col_bands < 2) {
+        // bands of rows: disjoint, contiguous pieces of C
+        let mut pieces = Vec::with_capacity(row_bands);
+        let mut rest = c;
+        for t in 0..row_bands {
+            let (r0, r1) = (band(m, row_bands, t), band(m, row_bands, t + 1));
+            let (piece, tail) = rest.split_at_mut((r1 - r0) * n);
+            pieces.push((r0, r1 - r0, piece));
+            rest = tail;
+        }
+        pieces
+            .into_par_iter()
+            .for_each(|(r0, rows, piece)| kernel(a.rows(r0, rows), b, piece, n));
+    } else if col_bands >= 2 {
+        // bands of columns, computed apart and copied into place
+        let bands: Vec<(usize, Vec<T>)> = (0..col_bands)
+            .into_par_iter()
+            .map(|t| {
+                let (j0, j1) = (band(n, col_bands, t), band(n, col_bands, t + 1));
+                let mut piece = vec![T::zero(); m * (j1 - j0)];
+                kernel(a, b.cols(j0, j1 - j0), &mut piece, j1 - j0);
+                (j0, piece)
+            })
+            .collect();
+        for (j0, piece) in bands {
+            let width = piece.len() / m;
+            for r in 0..m {
+                c[r * n + j0..r * n + j0 + width]
+                    .copy_from_slice(&piece[r * width..(r + 1) * width]);
             }
         }
+    } else {
+        kernel(a, b, c, n);
     }
+}
 
-    /// Rows `r0..r0 + rows` and columns `j0..j0 + cols` of the product into
-    /// `out`, a row-major buffer with row length `ld == cols` (the kernel
-    /// writes rows of `cols` elements, `ld` apart).
-    fn block(&self, r0: usize, rows: usize, j0: usize, cols: usize, out: &mut [T], ld: usize) {
-        debug_assert_eq!(ld, cols);
-        T::gemm(
-            rows,
-            self.k,
-            cols,
-            &self.a[r0 * self.rsa..],
-            self.rsa as isize,
-            self.csa as isize,
-            &self.b[j0 * self.csb..],
-            self.rsb as isize,
-            self.csb as isize,
-            out,
+/// Where band `t` of `bands` balanced bands over `len` starts: every band
+/// is `⌊len/bands⌋` or one more wide.
+fn band(len: usize, bands: usize, t: usize) -> usize {
+    // len·t fits: t ≤ bands ≤ threads, and len is a matrix extent
+    len * t / bands
+}
+
+/// One product on this thread: `out` (row stride `ldc`) = `A·B`.
+fn kernel<T: Float>(a: View<'_, T>, b: View<'_, T>, out: &mut [T], ldc: usize) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        a.cols == b.rows
+            && a.in_bounds()
+            && b.in_bounds()
+            && (m - 1)
+                .checked_mul(ldc)
+                .and_then(|x| x.checked_add(n))
+                .is_some_and(|end| end <= out.len() && n <= ldc)
+            && isize::try_from(ldc).is_ok(),
+        "gemm: a {m}×{k} by {k}×{n} product does not fit its buffers"
+    );
+    if k == 0 {
+        for r in 0..m {
+            out[r * ldc..r * ldc + n].fill(T::zero());
+        }
+        return;
+    }
+    // SAFETY: the assertion above proved, in checked arithmetic, that every
+    // element (i, p) of A at i·rsa + p·csa, (p, j) of B at p·rsb + j·csb and
+    // (i, j) of the output at i·ldc + j lies inside its slice, and that the
+    // strides fit `isize`. `read_dst = false` means the output is only
+    // written, never read; the slices do not overlap (one is `&mut`). `T`
+    // is f32 or f64 (`Float` is sealed), which the crate dispatches on.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            ldc as isize,
+            false,
+            a.data.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.data.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
         );
     }
 }

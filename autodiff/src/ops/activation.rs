@@ -7,7 +7,7 @@ use smallvec::smallvec;
 use crate::error::Result;
 use crate::float::Float;
 use crate::kernels::elementwise;
-use crate::op::{BackwardCtx, InputGrads, Op};
+use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 
@@ -68,6 +68,25 @@ impl<T: Float> Op<T> for Activation {
             Activation::Tanh => g.mul(y.square()?.scalar_sub(T::one())?)?,
         };
         Ok(smallvec![Some(gz)])
+    }
+
+    /// The same products fused into one pass each.
+    fn backward_values(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        let (one, zero) = (T::one(), T::zero());
+        let gz = match self {
+            Activation::Relu => elementwise::zip_same(g, ctx.input(0), |g, z| {
+                g * if z > zero { one } else { zero }
+            }),
+            Activation::Sigmoid => {
+                elementwise::zip_same(g, ctx.output(), |g, y| g * (y * (one - y)))
+            }
+            Activation::Tanh => elementwise::zip_same(g, ctx.output(), |g, y| g * (one - y * y)),
+        };
+        Some(Ok(smallvec![Some(gz)]))
     }
 }
 

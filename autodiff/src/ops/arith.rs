@@ -12,8 +12,8 @@ use smallvec::smallvec;
 
 use crate::error::Result;
 use crate::float::Float;
-use crate::kernels::elementwise;
-use crate::op::{BackwardCtx, InputGrads, Op};
+use crate::kernels::{elementwise, reduce};
+use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 
@@ -75,6 +75,54 @@ impl<T: Float> Op<T> for Binary {
         };
         Ok(smallvec![ga, gb])
     }
+
+    fn backward_values(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        Some(self.values_rule(ctx, g))
+    }
+}
+
+impl Binary {
+    /// The backward rule on tensors: the same products as [`Op::backward`],
+    /// each a single pass (a broadcast operand read in place).
+    fn values_rule<T: Float>(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Result<ValueGrads<T>> {
+        let (a, b) = (ctx.input(0), ctx.input(1));
+        let name = Op::<T>::name(self);
+        let ga = if ctx.needs_grad(0) {
+            let d = match self {
+                Binary::Add | Binary::Sub => g.clone(),
+                Binary::Mul => elementwise::zip(name, g, b, |g, b| g * b)?,
+                Binary::Div => elementwise::zip(name, g, b, |g, b| g / b)?,
+            };
+            Some(reduce::sum_to(&d, a.shape()))
+        } else {
+            None
+        };
+        let gb = if ctx.needs_grad(1) {
+            Some(match self {
+                Binary::Add => reduce::sum_to(g, b.shape()),
+                Binary::Sub => elementwise::map(&reduce::sum_to(g, b.shape()), |v| -v),
+                Binary::Mul => {
+                    reduce::sum_to(&elementwise::zip(name, g, a, |g, a| g * a)?, b.shape())
+                }
+                Binary::Div => {
+                    let gy = elementwise::zip_same(g, ctx.output(), |g, y| g * y);
+                    let d = elementwise::zip(name, &gy, b, |gy, b| -(gy / b))?;
+                    reduce::sum_to(&d, b.shape())
+                }
+            })
+        } else {
+            None
+        };
+        Ok(smallvec![ga, gb])
+    }
 }
 
 /// Operations of a tensor with a scalar constant `c`.
@@ -121,6 +169,20 @@ impl<T: Float> Op<T> for WithScalar<T> {
             WithScalar::SubFrom(_) | WithScalar::Neg => g.neg()?,
         };
         Ok(smallvec![Some(gx)])
+    }
+
+    fn backward_values(
+        &self,
+        _: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        let gx = match *self {
+            WithScalar::Add(_) => g.clone(),
+            WithScalar::Mul(c) => elementwise::map(g, |v| v * c),
+            WithScalar::Div(c) => elementwise::map(g, |v| v / c),
+            WithScalar::SubFrom(_) | WithScalar::Neg => elementwise::map(g, |v| -v),
+        };
+        Some(Ok(smallvec![Some(gx)]))
     }
 }
 

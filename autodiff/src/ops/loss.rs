@@ -14,7 +14,7 @@ use smallvec::smallvec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::float::Float;
 use crate::kernels::reduce;
-use crate::op::{BackwardCtx, InputGrads, Op};
+use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::shape::fmt_shape;
 use crate::tape::Var;
 use crate::tensor::Tensor;
@@ -153,6 +153,35 @@ impl<T: Float> Op<T> for CrossEntropy {
             None
         };
         Ok(smallvec![gz, gy])
+    }
+
+    /// With integer labels: `(softmax(z) − onehot) · ḡ/N` in place in the
+    /// softmax's buffer. Targets as probabilities use [`Op::backward`].
+    fn backward_values(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        let labels = self.labels.as_ref()?;
+        if !ctx.needs_grad(0) {
+            return Some(Ok(smallvec![None]));
+        }
+        let z = ctx.input(0);
+        let (n, c) = match *z.shape() {
+            [n, c] => (n, c),
+            [c] => (1, c),
+            _ => return None,
+        };
+        let scale = g.data()[0] / T::of_f64(n as f64);
+        let mut p = reduce::softmax_axis(z, z.rank() - 1, false);
+        let d = p.data_mut();
+        for (row, &l) in labels.iter().enumerate() {
+            d[row * c + l] -= T::one();
+        }
+        for v in d.iter_mut() {
+            *v *= scale;
+        }
+        Some(Ok(smallvec![Some(p)]))
     }
 }
 

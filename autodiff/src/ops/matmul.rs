@@ -16,8 +16,8 @@ use smallvec::smallvec;
 
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::kernels::gemm;
-use crate::op::{BackwardCtx, InputGrads, Op};
+use crate::kernels::{gemm, reduce};
+use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::shape::fmt_shape;
 use crate::tape::Var;
 use crate::tensor::Tensor;
@@ -119,6 +119,43 @@ impl<T: Float> Op<T> for Matmul {
             None
         };
         Ok(smallvec![ga, gb])
+    }
+
+    /// The same products as [`Op::backward`], computed directly.
+    fn backward_values(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        let (a, b) = (ctx.input(0), ctx.input(1));
+        let (ta, tb) = (self.trans_a, self.trans_b);
+        let product = |x: &Tensor<T>, y: &Tensor<T>, trans_a, trans_b| {
+            Matmul { trans_a, trans_b }.forward(&[x, y])
+        };
+        let rule = || -> Result<ValueGrads<T>> {
+            let ga = if ctx.needs_grad(0) {
+                let d = if ta {
+                    product(b, g, tb, true)?
+                } else {
+                    product(g, b, false, !tb)?
+                };
+                Some(reduce::sum_to(&d, a.shape()))
+            } else {
+                None
+            };
+            let gb = if ctx.needs_grad(1) {
+                let d = if tb {
+                    product(g, a, true, ta)?
+                } else {
+                    product(a, g, !ta, false)?
+                };
+                Some(reduce::sum_to(&d, b.shape()))
+            } else {
+                None
+            };
+            Ok(smallvec![ga, gb])
+        };
+        Some(rule())
     }
 }
 

@@ -10,7 +10,7 @@ use smallvec::{smallvec, SmallVec};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::{layout, reduce};
-use crate::op::{BackwardCtx, InputGrads, Op};
+use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::shape::{broadcasts_to, fmt_shape, normalize_axis, numel, Shape};
 use crate::tape::Var;
 use crate::tensor::Tensor;
@@ -30,6 +30,13 @@ impl<T: Float> Op<T> for Reshape {
     }
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
         Ok(smallvec![Some(g.reshape(&ctx.input(0).shape())?)])
+    }
+    fn backward_values(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        Some(g.reshape(ctx.input(0).shape()).map(|d| smallvec![Some(d)]))
     }
 }
 
@@ -70,6 +77,17 @@ impl<T: Float> Op<T> for Permute {
         }
         Ok(smallvec![Some(g.permute(&inverse)?)])
     }
+    fn backward_values(
+        &self,
+        _: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        let mut inverse: Shape = smallvec![0; self.perm.len()];
+        for (i, &p) in self.perm.iter().enumerate() {
+            inverse[p] = i;
+        }
+        Some(Ok(smallvec![Some(layout::permute(g, &inverse))]))
+    }
 }
 
 /// `broadcast_to(x, shape)`: `x` repeated along axes where its extent is 1
@@ -97,6 +115,13 @@ impl<T: Float> Op<T> for BroadcastTo {
     }
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
         Ok(smallvec![Some(g.sum_to(&ctx.input(0).shape())?)])
+    }
+    fn backward_values(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        Some(Ok(smallvec![Some(reduce::sum_to(g, ctx.input(0).shape()))]))
     }
 }
 
@@ -126,6 +151,16 @@ impl<T: Float> Op<T> for SumTo {
     }
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
         Ok(smallvec![Some(g.broadcast_to(&ctx.input(0).shape())?)])
+    }
+    fn backward_values(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        Some(Ok(smallvec![Some(reduce::broadcast_to(
+            g,
+            ctx.input(0).shape()
+        ))]))
     }
 }
 

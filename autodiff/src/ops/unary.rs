@@ -7,7 +7,7 @@ use smallvec::smallvec;
 use crate::error::Result;
 use crate::float::Float;
 use crate::kernels::elementwise;
-use crate::op::{BackwardCtx, InputGrads, Op};
+use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 
@@ -70,6 +70,40 @@ impl<T: Float> Op<T> for Unary {
             }
         };
         Ok(smallvec![Some(gx)])
+    }
+
+    /// The same products, each in one pass.
+    fn backward_values(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        g: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        let (x, y) = (ctx.input(0), ctx.output());
+        let (zero, one) = (T::zero(), T::one());
+        let gx = match *self {
+            Unary::Exp => elementwise::zip_same(g, y, |g, y| g * y),
+            Unary::Ln => elementwise::zip_same(g, x, |g, x| g / x),
+            Unary::Sqrt => {
+                let half = T::of_f64(0.5);
+                elementwise::zip_same(g, y, |g, y| (g / y) * half)
+            }
+            Unary::Powi(0) => elementwise::map(g, |g| g * zero),
+            Unary::Powi(1) => g.clone(),
+            Unary::Powi(n) => {
+                let c = T::of_f64(n as f64);
+                elementwise::zip_same(g, x, |g, x| (g * x.powi(n - 1)) * c)
+            }
+            Unary::Abs => elementwise::zip_same(g, x, |g, x| {
+                g * if x > zero {
+                    one
+                } else if x < zero {
+                    -one
+                } else {
+                    zero
+                }
+            }),
+        };
+        Some(Ok(smallvec![Some(gx)]))
     }
 }
 

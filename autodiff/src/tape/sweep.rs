@@ -15,7 +15,9 @@ use std::panic::Location;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::float::Float;
-use crate::op::BackwardCtx;
+use smallvec::SmallVec;
+
+use crate::op::{BackwardCtx, InputGrads, Op, ValuesCtx};
 use crate::shape::fmt_shape;
 use crate::tensor::Tensor;
 
@@ -63,7 +65,7 @@ impl<T: Float> Tape<T> {
                 continue;
             };
             let slot = self.run_hooks(i, slot, create_graph)?;
-            let (op, ctx, keep) = {
+            let (op, parents, needs, keep) = {
                 let mut inner = self.inner.borrow_mut();
                 let keep = inner.nodes[i].retain || retain.contains(&i);
                 let node = &mut inner.nodes[i];
@@ -72,27 +74,19 @@ impl<T: Float> Tape<T> {
                     continue;
                 };
                 let parents = node.parents.clone();
-                let needs = parents
+                let needs: SmallVec<[bool; 2]> = parents
                     .iter()
                     .map(|&p| inner.nodes[p].requires_grad())
                     .collect();
-                let ctx = BackwardCtx {
-                    tape: self,
-                    inputs: parents,
-                    output: i,
-                    needs,
-                };
-                (op, ctx, keep)
+                (op, parents, needs, keep)
             };
             if keep {
                 grads[i] = Some(slot.clone());
             }
-            let mark = self.len();
-            let grad_out = match slot {
-                Slot::Value(t) => Var::from_id(self, self.constant_at(t, Location::caller())),
-                Slot::Node(id) => Var::from_id(self, id),
+            let result = match slot {
+                Slot::Value(g) => self.backward_plain(&*op, i, &parents, &needs, g),
+                Slot::Node(g) => self.backward_recorded(&*op, i, &parents, &needs, g),
             };
-            let result = op.backward(&ctx, grad_out);
             let (location, name) = {
                 let mut inner = self.inner.borrow_mut();
                 let name = op.name().to_string();
@@ -100,26 +94,33 @@ impl<T: Float> Tape<T> {
                 (inner.nodes[i].location, name)
             };
             let input_grads = result.map_err(|e| e.at(location))?;
-            if input_grads.len() != ctx.inputs.len() {
+            if input_grads.len() != parents.len() {
                 return Err(Error::new(
                     ErrorKind::Graph,
                     name,
                     format!(
                         "backward returned {} gradients for {} inputs",
                         input_grads.len(),
-                        ctx.inputs.len()
+                        parents.len()
                     ),
                 )
                 .at(location));
             }
             for (k, g) in input_grads.into_iter().enumerate() {
-                let (Some(g), true) = (g, ctx.needs[k]) else {
+                let (Some(g), true) = (g, needs[k]) else {
                     continue;
                 };
-                let p = ctx.inputs[k];
+                let p = parents[k];
+                let (g_shape, finite) = match &g {
+                    Slot::Value(t) => (t.shape_vec(), !anomaly || t.all_finite()),
+                    Slot::Node(id) => {
+                        let inner = self.inner.borrow();
+                        let v = &inner.nodes[*id].value;
+                        (v.shape_vec(), !anomaly || v.all_finite())
+                    }
+                };
                 let p_shape = self.inner.borrow().nodes[p].value.shape_vec();
-                let g_shape = g.shape();
-                if g.tape.id() != self.id() || g_shape != p_shape {
+                if g_shape != p_shape {
                     return Err(Error::new(
                         ErrorKind::Graph,
                         name,
@@ -131,8 +132,7 @@ impl<T: Float> Tape<T> {
                     )
                     .at(location));
                 }
-                let value = g.value();
-                if anomaly && !value.all_finite() {
+                if !finite {
                     return Err(Error::new(
                         ErrorKind::Anomaly,
                         name,
@@ -143,19 +143,93 @@ impl<T: Float> Tape<T> {
                     )
                     .at(location));
                 }
-                let new = if create_graph {
-                    Slot::Node(g.id)
-                } else {
-                    Slot::Value(value)
-                };
                 grads[p] = Some(match grads[p].take() {
-                    None => new,
-                    Some(old) => self.accumulate(old, new)?,
+                    None => g,
+                    Some(old) => self.accumulate(old, g)?,
                 });
             }
-            if !create_graph {
-                self.inner.borrow_mut().nodes.truncate(mark);
+        }
+        Ok(grads)
+    }
+
+    /// One node's backward rule in a plain sweep: the operation's
+    /// tensor-level rule when it has one, else its `Var` rule run unrecorded
+    /// (its temporaries are removed from the tape right after).
+    fn backward_plain(
+        &self,
+        op: &dyn Op<T>,
+        i: usize,
+        parents: &[usize],
+        needs: &[bool],
+        g: Tensor<T>,
+    ) -> Result<SmallVec<[Option<Slot<T>>; 2]>> {
+        {
+            let inner = self.inner.borrow();
+            let inputs: SmallVec<[&Tensor<T>; 4]> =
+                parents.iter().map(|&p| &inner.nodes[p].value).collect();
+            let ctx = ValuesCtx {
+                inputs: &inputs,
+                output: &inner.nodes[i].value,
+                needs,
+            };
+            if let Some(result) = op.backward_values(&ctx, &g) {
+                return Ok(result?.into_iter().map(|t| t.map(Slot::Value)).collect());
             }
+        }
+        let mark = self.len();
+        let grad_out = Var::from_id(self, self.constant_at(g, Location::caller()));
+        let result = self.run_var_rule(op, i, parents, needs, grad_out);
+        let out = result.map(|grads| {
+            grads
+                .into_iter()
+                .map(|g| g.map(|v| Slot::Value(v.value())))
+                .collect()
+        });
+        self.inner.borrow_mut().nodes.truncate(mark);
+        out
+    }
+
+    /// One node's backward rule in a recorded sweep: its `Var` rule, whose
+    /// operations land on the tape.
+    fn backward_recorded(
+        &self,
+        op: &dyn Op<T>,
+        i: usize,
+        parents: &[usize],
+        needs: &[bool],
+        g: usize,
+    ) -> Result<SmallVec<[Option<Slot<T>>; 2]>> {
+        let grads = self.run_var_rule(op, i, parents, needs, Var::from_id(self, g))?;
+        Ok(grads
+            .into_iter()
+            .map(|g| g.map(|v| Slot::Node(v.id)))
+            .collect())
+    }
+
+    fn run_var_rule<'t>(
+        &'t self,
+        op: &dyn Op<T>,
+        i: usize,
+        parents: &[usize],
+        needs: &[bool],
+        grad: Var<'t, T>,
+    ) -> Result<InputGrads<'t, T>> {
+        let ctx = BackwardCtx {
+            tape: self,
+            inputs: parents.into(),
+            output: i,
+            needs: needs.into(),
+        };
+        let grads = op.backward(&ctx, grad)?;
+        if let Some(k) = grads
+            .iter()
+            .position(|g| g.is_some_and(|v| v.tape.id() != self.id()))
+        {
+            return Err(Error::new(
+                ErrorKind::Graph,
+                op.name(),
+                format!("backward returned the gradient for input {k} on another tape"),
+            ));
         }
         Ok(grads)
     }

@@ -338,6 +338,34 @@ impl<T: Float> Tensor<T> {
         )
     }
 
+    /// `f(a, b)` for every pair of elements of two tensors of one shape.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
+    /// let b = Tensor::from_vec(vec![10.0, 20.0], &[2])?;
+    /// assert_eq!(a.zip_map(&b, |x, y| x * y)?.data(), &[10.0, 40.0]);
+    /// assert!(a.zip_map(&Tensor::zeros(&[3]), |x, y| x + y).is_err());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes differ
+    /// (no broadcasting: see [`Var::add`](crate::Var::add) for that).
+    pub fn zip_map(&self, other: &Self, f: impl Fn(T, T) -> T + Sync + Send) -> Result<Self> {
+        if self.shape != other.shape {
+            return Err(Error::shape(
+                "zip_map",
+                format!(
+                    "{} and {}: shapes differ",
+                    fmt_shape(&self.shape),
+                    fmt_shape(&other.shape)
+                ),
+            ));
+        }
+        Ok(crate::kernels::elementwise::zip_same(self, other, f))
+    }
+
     /// Converts every element to another float type (`f32` ↔ `f64`).
     ///
     /// ```

@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use autodiff::kernels::gemm;
 use autodiff::smallvec::smallvec;
-use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, Var};
+use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, ValueGrads, ValuesCtx, Var};
 
 use super::geometry::ConvGeometry;
 
@@ -95,6 +95,34 @@ impl<T: Float> Op<T> for Conv2d<T> {
             None
         };
         Ok(smallvec![dx, dw])
+    }
+
+    /// The two adjoints computed directly, the weight gradient from the
+    /// columns saved by `forward`.
+    fn backward_values(
+        &self,
+        ctx: &ValuesCtx<'_, T>,
+        grad: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        let geometry = self.geometry?;
+        let rule = || -> Result<ValueGrads<T>> {
+            let dx = if ctx.needs_grad(0) {
+                Some(InputGrad { geometry }.forward(&[grad, ctx.input(1)])?)
+            } else {
+                None
+            };
+            let dw = if ctx.needs_grad(1) {
+                let mut op = WeightGrad {
+                    geometry,
+                    cols: self.cols.clone(),
+                };
+                Some(op.forward(&[ctx.input(0), grad])?)
+            } else {
+                None
+            };
+            Ok(smallvec![dx, dw])
+        };
+        Some(rule())
     }
 }
 

@@ -2,7 +2,7 @@
 //! an operation, so that the backward rules stay differentiable.
 
 use autodiff::smallvec::smallvec;
-use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, Var};
+use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, ValueGrads, ValuesCtx, Var};
 
 use super::geometry::PoolGeometry;
 
@@ -59,6 +59,19 @@ impl<T: Float> Op<T> for MaxPool2d {
         };
         Ok(smallvec![Some(grad.tape().apply(op, &[grad])?)])
     }
+
+    /// The scatter on tensors, without copying the saved positions.
+    fn backward_values(
+        &self,
+        _: &ValuesCtx<'_, T>,
+        grad: &Tensor<T>,
+    ) -> Option<Result<ValueGrads<T>>> {
+        Some(Ok(smallvec![Some(scatter(
+            &self.argmax,
+            self.input_shape,
+            grad
+        ))]))
+    }
 }
 
 impl<T: Float> Op<T> for ScatterToArgmax {
@@ -67,12 +80,7 @@ impl<T: Float> Op<T> for ScatterToArgmax {
     }
 
     fn forward(&mut self, g: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        let mut dx = Tensor::zeros(&self.input_shape);
-        let d = dx.data_mut();
-        for (&i, &v) in self.argmax.iter().zip(g[0].data()) {
-            d[i] += v;
-        }
-        Ok(dx)
+        Ok(scatter(&self.argmax, self.input_shape, g[0]))
     }
 
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, h: Var<'t, T>) -> Result<InputGrads<'t, T>> {
@@ -84,6 +92,17 @@ impl<T: Float> Op<T> for ScatterToArgmax {
             .reshape(&ctx.input(0).shape())?;
         Ok(smallvec![Some(gathered)])
     }
+}
+
+/// `dx[argmax[i]] += g[i]`: each output gradient to the input position that
+/// won its window.
+fn scatter<T: Float>(argmax: &[usize], input_shape: [usize; 4], g: &Tensor<T>) -> Tensor<T> {
+    let mut dx = Tensor::zeros(&input_shape);
+    let d = dx.data_mut();
+    for (&i, &v) in argmax.iter().zip(g.data()) {
+        d[i] += v;
+    }
+    dx
 }
 
 /// Average pooling: `y = (1/k²) Σ window`; each input in a window gets
