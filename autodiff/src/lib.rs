@@ -66,6 +66,7 @@ pub use grads::Grads;
 pub use op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 pub use shape::Shape;
 pub use tape::{GradHook, Tape, Var, VarGrads};
+pub use tensor::pool as tensor_pool;
 pub use tensor::Tensor;
 
 /// Re-exported so that custom operations can build [`InputGrads`] with

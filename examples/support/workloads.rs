@@ -70,14 +70,20 @@ pub fn w3_batches() -> Vec<Batch> {
 }
 
 /// One training step on the tape: forward, cross-entropy, backward, SGD.
+///
+/// The tape lives in an inner block: dropping it before the update leaves
+/// each parameter's storage unshared, so the optimizer updates it in place
+/// instead of copying it first.
 pub fn tape_step(model: &mut dyn Module<f32>, sgd: &mut Sgd<f32>, (x, y): &Batch) {
-    let tape = Tape::new();
-    let s = Session::train(&tape);
-    let loss = model
-        .forward(&s, s.input(x.clone()))
-        .and_then(|z| z.cross_entropy(y))
-        .expect("forward");
-    let grads = s.grads(loss).expect("backward");
+    let grads = {
+        let tape = Tape::new();
+        let s = Session::train(&tape);
+        let loss = model
+            .forward(&s, s.input(x.clone()))
+            .and_then(|z| z.cross_entropy(y))
+            .expect("forward");
+        s.grads(loss).expect("backward")
+    };
     sgd.step(model, &grads).expect("update");
 }
 

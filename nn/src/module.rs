@@ -26,6 +26,23 @@ pub trait Module<T: Float> {
     /// optimizers and loaders).
     fn visit_params_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Param<T>));
 
+    /// Calls `f` on every parameter, mutably, in visiting order, without
+    /// building their names: what an optimizer step needs. The default walks
+    /// [`visit_params_mut`](Module::visit_params_mut); containers and layers
+    /// override it so that a training step allocates no name strings.
+    ///
+    /// ```
+    /// use nn::{Activation, Init, Mlp, Module};
+    /// let mut mlp = Mlp::<f32>::new(&[2, 4, 1], Activation::Relu, Init::HeUniform, 0)?;
+    /// let mut count = 0;
+    /// mlp.for_each_param_mut(&mut |p| count += p.value().numel());
+    /// assert_eq!(count, mlp.num_params());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        self.visit_params_mut("", &mut |_, p| f(p));
+    }
+
     /// The parameter names in visiting order.
     ///
     /// ```

@@ -1,5 +1,7 @@
 //! [`Param`]: a trainable tensor that outlives the tapes it is used on.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use autodiff::shape::fmt_shape;
@@ -88,5 +90,30 @@ impl<T: Float> Param<T> {
 impl<T: Float> Clone for Param<T> {
     fn clone(&self) -> Self {
         Param::new(self.value.clone())
+    }
+}
+
+/// A map keyed by [`ParamId`]. The ids are distinct counters, so a
+/// multiplicative hash of the id is enough: no SipHash on every lookup of a
+/// training step.
+pub(crate) type IdMap<V> = HashMap<ParamId, V, BuildHasherDefault<IdHasher>>;
+
+/// Fibonacci hashing of a [`ParamId`]'s counter.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0 ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }

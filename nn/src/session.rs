@@ -1,11 +1,10 @@
 //! [`Session`]: the parameters of a model bound to one tape, for one step.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use autodiff::{Float, Result, Tape, Tensor, Var};
 
-use crate::param::{Param, ParamId};
+use crate::param::{IdMap, Param, ParamId};
 
 /// Binds parameters to a tape: the first time a layer asks for a parameter
 /// it becomes a leaf on the tape (tracked when training, constant when
@@ -25,7 +24,7 @@ use crate::param::{Param, ParamId};
 /// ```
 pub struct Session<'t, T: Float> {
     tape: &'t Tape<T>,
-    bound: RefCell<HashMap<ParamId, Var<'t, T>>>,
+    bound: RefCell<IdMap<Var<'t, T>>>,
     training: bool,
 }
 
@@ -93,7 +92,7 @@ impl<'t, T: Float> Session<'t, T> {
     /// The errors of [`Var::backward`] (a loss with more than one element).
     pub fn grads(&self, loss: Var<'t, T>) -> Result<ParamGrads<T>> {
         let grads = loss.backward()?;
-        let mut out = HashMap::new();
+        let mut out = IdMap::default();
         for (&id, &var) in self.bound.borrow().iter() {
             if var.requires_grad() {
                 out.insert(id, grads.wrt(var)?);
@@ -106,7 +105,7 @@ impl<'t, T: Float> Session<'t, T> {
 /// The gradients of a model's parameters after one backward sweep.
 #[derive(Clone, Debug, Default)]
 pub struct ParamGrads<T: Float> {
-    grads: HashMap<ParamId, Tensor<T>>,
+    grads: IdMap<Tensor<T>>,
 }
 
 impl<T: Float> ParamGrads<T> {

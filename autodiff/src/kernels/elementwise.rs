@@ -5,7 +5,7 @@
 //! computes it, so results do not depend on the number of threads.
 
 use std::mem::MaybeUninit;
-use std::ops::Range;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -22,51 +22,53 @@ pub const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
 /// The elements one parallel task computes.
 const CHUNK: usize = 1 << 13;
 
-/// Whether work over `n` elements is worth splitting across threads.
-pub(crate) fn parallel(n: usize) -> bool {
+/// Whether work over `n` elements is worth splitting across threads: at
+/// least [`PARALLEL_MIN_ELEMENTS`] of them, and more than one thread in
+/// rayon's pool. For kernels outside this crate (nn's convolutions) too.
+///
+/// ```
+/// use autodiff::kernels::elementwise::parallel;
+/// assert!(!parallel(10));
+/// ```
+pub fn parallel(n: usize) -> bool {
     n >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1
 }
 
-/// A vector of `n` elements whose elements `range` are the items of
-/// `part(range)`, built in chunks across threads when `n` is large. Each
-/// element is written once (no zero-filling first).
+/// Shared storage of `n` elements, filled chunk by chunk (across threads
+/// when `n` is large) by `fill(start, out)`, which writes the elements
+/// `start..start + out.len()` into `out`. Each element is written once,
+/// straight into the tensor's one allocation (no zero-filling first, no copy
+/// afterwards).
 ///
-/// # Panics
-/// When `part` yields fewer items than its range holds.
-pub(crate) fn build<T, I>(n: usize, part: impl Fn(Range<usize>) -> I + Sync) -> Vec<T>
-where
-    T: Send,
-    I: Iterator<Item = T>,
-{
-    let mut v: Vec<T> = Vec::with_capacity(n);
-    let spare = &mut v.spare_capacity_mut()[..n];
-    let fill = |start: usize, out: &mut [MaybeUninit<T>]| -> usize {
-        let (mut written, len) = (0, out.len());
-        for (slot, x) in out.iter_mut().zip(part(start..start + len)) {
-            slot.write(x);
-            written += 1;
+/// # Safety
+/// `fill` must write every element of the `out` it is given.
+unsafe fn build<T: Send + Sync + 'static>(
+    n: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
+) -> Arc<[T]> {
+    let fill_all = |out: &mut [MaybeUninit<T>]| {
+        if parallel(n) {
+            out.par_chunks_mut(CHUNK)
+                .enumerate()
+                .for_each(|(i, chunk)| fill(i * CHUNK, chunk));
+        } else {
+            fill(0, out);
         }
-        written
     };
-    let written: usize = if parallel(n) {
-        spare
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .map(|(i, out)| fill(i * CHUNK, out))
-            .sum()
-    } else {
-        fill(0, spare)
-    };
-    assert_eq!(
-        written, n,
-        "elementwise::build: a part yielded too few items"
-    );
-    // SAFETY: each chunk wrote a prefix of its slots, at most `out.len()`
-    // of them (the zip stops there); the chunks' counts add up to `n`, the
-    // sum of their lengths, so every chunk wrote all of its slots and the
-    // first `n` elements are initialized. `n` ≤ capacity (sliced above).
-    unsafe { v.set_len(n) };
-    v
+    if let Some(mut buffer) = crate::tensor::pool::take::<T>(n) {
+        let out = Arc::get_mut(&mut buffer).expect("pooled buffers are unique");
+        // SAFETY: `MaybeUninit<T>` has the layout of `T`, and `fill` only
+        // writes initialized values (`MaybeUninit::write`), so the elements
+        // stay initialized throughout.
+        let out = unsafe { &mut *(out as *mut [T] as *mut [MaybeUninit<T>]) };
+        fill_all(out);
+        return buffer;
+    }
+    let mut storage: Arc<[MaybeUninit<T>]> = Arc::new_uninit_slice(n);
+    fill_all(Arc::get_mut(&mut storage).expect("a new Arc is unique"));
+    // SAFETY: the chunks cover all `n` elements and the caller's `fill`
+    // wrote every element of each chunk.
+    unsafe { storage.assume_init() }
 }
 
 /// `f` applied to every element of `x`.
@@ -77,25 +79,66 @@ where
 /// assert_eq!(elementwise::map(&t, f64::sqrt).data(), &[1.0, 2.0]);
 /// # Ok::<(), autodiff::Error>(())
 /// ```
-pub fn map<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
+pub fn map<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync + Copy) -> Tensor<T> {
     let d = x.data();
-    let data = build(d.len(), |r| d[r].iter().map(|&v| f(v)));
-    Tensor::from_parts(data, x.shape_vec())
+    // SAFETY: `src` is sliced to `out.len()` elements (or the slicing
+    // panics), so the zip writes every element of `out`.
+    let data = unsafe {
+        build(d.len(), |start, out| {
+            let f = f; // a local copy: its captures stay in registers
+            let src = &d[start..start + out.len()];
+            for (o, &v) in out.iter_mut().zip(src) {
+                o.write(f(v));
+            }
+        })
+    };
+    Tensor::from_shared(data, x.shape_vec())
 }
 
-/// `f(a, b)` element-wise for two tensors of the same shape (checked by the
-/// caller).
+/// `f(a, b)` element-wise for two tensors of the same shape.
+///
+/// # Panics
+/// When the element counts differ (the callers check the shapes first).
 pub(crate) fn zip_same<T: Float>(
     a: &Tensor<T>,
     b: &Tensor<T>,
-    f: impl Fn(T, T) -> T + Sync,
+    f: impl Fn(T, T) -> T + Sync + Copy,
 ) -> Tensor<T> {
-    debug_assert_eq!(a.shape(), b.shape());
     let (da, db) = (a.data(), b.data());
-    let data = build(da.len(), |r| {
-        da[r.clone()].iter().zip(&db[r]).map(|(&x, &y)| f(x, y))
-    });
-    Tensor::from_parts(data, a.shape_vec())
+    assert_eq!(da.len(), db.len(), "zip_same: element counts differ");
+    // SAFETY: `x` and `y` are sliced to `out.len()` elements (or the
+    // slicing panics), so the zip writes every element of `out`.
+    let data = unsafe {
+        build(da.len(), |start, out| {
+            let f = f; // a local copy: its captures stay in registers
+            let end = start + out.len();
+            let (x, y) = (&da[start..end], &db[start..end]);
+            for ((o, &x), &y) in out.iter_mut().zip(x).zip(y) {
+                o.write(f(x, y));
+            }
+        })
+    };
+    Tensor::from_shared(data, a.shape_vec())
+}
+
+/// `f(x, c)` for every element `x` of `a` and one value `c`.
+fn map_with<T: Float>(
+    a: &Tensor<T>,
+    shape: crate::shape::Shape,
+    f: impl Fn(T) -> T + Sync + Copy,
+) -> Tensor<T> {
+    let d = a.data();
+    // SAFETY: as in `map`.
+    let data = unsafe {
+        build(d.len(), |start, out| {
+            let f = f; // a local copy: its captures stay in registers
+            let src = &d[start..start + out.len()];
+            for (o, &v) in out.iter_mut().zip(src) {
+                o.write(f(v));
+            }
+        })
+    };
+    Tensor::from_shared(data, shape)
 }
 
 /// `f(a, b)` element-wise under numpy broadcasting; `op` names the operation
@@ -112,7 +155,7 @@ pub fn zip<T: Float>(
     op: &str,
     a: &Tensor<T>,
     b: &Tensor<T>,
-    f: impl Fn(T, T) -> T + Sync,
+    f: impl Fn(T, T) -> T + Sync + Send + Copy,
 ) -> Result<Tensor<T>> {
     let (da, db) = (a.data(), b.data());
     if a.shape() == b.shape() {
@@ -124,38 +167,47 @@ pub fn zip<T: Float>(
     }
     if db.len() == 1 && shape.as_slice() == a.shape() {
         let y = db[0];
-        return Ok(Tensor::from_parts(
-            build(da.len(), |r| da[r].iter().map(|&x| f(x, y))),
-            shape,
-        ));
+        return Ok(map_with(a, shape, move |x| f(x, y)));
     }
     if da.len() == 1 && shape.as_slice() == b.shape() {
         let x = da[0];
-        return Ok(Tensor::from_parts(
-            build(db.len(), |r| db[r].iter().map(|&y| f(x, y))),
-            shape,
-        ));
+        return Ok(map_with(b, shape, move |y| f(x, y)));
     }
-    // a bias-like operand repeated over outer and inner blocks
+    // a bias-like operand repeated over outer and inner blocks: one block
+    // of `inner` elements pairs with one element of b
     if shape.as_slice() == a.shape() {
-        if let Some((_, mid, inner)) = block_pattern(b.shape(), &shape) {
-            let data = if inner == 1 {
-                // a bias over the last axis: element i pairs with b[i mod mid]
-                build(da.len(), |r| {
-                    let ys = db.iter().cycle().skip(r.start % mid);
-                    da[r].iter().zip(ys).map(|(&x, &y)| f(x, y))
-                })
+        if let Some((outer, mid, inner)) = block_pattern(b.shape(), &shape) {
+            let mut out = Tensor::zeros(&shape);
+            let od = out.data_mut();
+            if inner == 1 {
+                // a bias over the last axis: each row of `mid` pairs with all of b
+                let fill_row = move |(row, dst): (usize, &mut [T])| {
+                    let src = &da[row * mid..(row + 1) * mid];
+                    for ((o, &x), &y) in dst.iter_mut().zip(src).zip(db) {
+                        *o = f(x, y);
+                    }
+                };
+                if mid > 0 && parallel(od.len()) {
+                    od.par_chunks_mut(mid).enumerate().for_each(fill_row);
+                } else if mid > 0 {
+                    od.chunks_mut(mid).enumerate().for_each(fill_row);
+                }
             } else {
-                build(da.len(), |r| {
-                    // element i pairs with b[(i / inner) mod mid]
-                    let (first, skip) = (r.start / inner, r.start % inner);
-                    let ys = (first..)
-                        .flat_map(move |blk| std::iter::repeat_n(db[blk % mid], inner))
-                        .skip(skip);
-                    da[r].iter().zip(ys).map(|(&x, y)| f(x, y))
-                })
-            };
-            return Ok(Tensor::from_parts(data, shape));
+                // one block of `inner` elements pairs with one element of b
+                let fill_block = move |(blk, dst): (usize, &mut [T])| {
+                    let y = db[blk % mid];
+                    let src = &da[blk * inner..(blk + 1) * inner];
+                    for (o, &x) in dst.iter_mut().zip(src) {
+                        *o = f(x, y);
+                    }
+                };
+                if inner > 0 && parallel(od.len()) && outer * mid > 1 {
+                    od.par_chunks_mut(inner).enumerate().for_each(fill_block);
+                } else if inner > 0 {
+                    od.chunks_mut(inner).enumerate().for_each(fill_block);
+                }
+            }
+            return Ok(out);
         }
     }
     let sa = broadcast_strides(a.shape(), &shape);

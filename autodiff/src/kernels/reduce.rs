@@ -21,7 +21,8 @@ pub fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
     if x.shape() == target {
         return x.clone();
     }
-    let mut out = vec![T::zero(); numel(target)];
+    let mut result = Tensor::zeros(target);
+    let out = result.data_mut();
     if out.len() == 1 {
         out[0] = x.data().iter().copied().sum();
     } else if let Some((outer, mid, inner)) = block_pattern(target, x.shape()) {
@@ -39,7 +40,7 @@ pub fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
         let d = x.data();
         for_each_strided(x.shape(), [&s_in, &s_out], |_, [i, o]| out[o] += d[i]);
     }
-    Tensor::from_parts(out, target.into())
+    result
 }
 
 /// Copies `x` to `shape`, repeating it along broadcast axes.
@@ -109,7 +110,8 @@ pub fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> (Tensor<T>, Vec<usize>)
 pub fn softmax_axis<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Tensor<T> {
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let d = x.data();
-    let mut out = vec![T::zero(); d.len()];
+    let mut result = Tensor::zeros(x.shape());
+    let out = result.data_mut();
     for o in 0..outer {
         for i in 0..inner {
             let base = o * len * inner + i;
@@ -135,5 +137,5 @@ pub fn softmax_axis<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Tensor<T
             }
         }
     }
-    Tensor::from_parts(out, x.shape_vec())
+    result
 }

@@ -76,15 +76,16 @@ impl<T: Float> Op<T> for Activation {
         ctx: &ValuesCtx<'_, T>,
         g: &Tensor<T>,
     ) -> Option<Result<ValueGrads<T>>> {
-        let (one, zero) = (T::one(), T::zero());
         let gz = match self {
             Activation::Relu => elementwise::zip_same(g, ctx.input(0), |g, z| {
-                g * if z > zero { one } else { zero }
+                g * if z > T::zero() { T::one() } else { T::zero() }
             }),
             Activation::Sigmoid => {
-                elementwise::zip_same(g, ctx.output(), |g, y| g * (y * (one - y)))
+                elementwise::zip_same(g, ctx.output(), |g, y| g * (y * (T::one() - y)))
             }
-            Activation::Tanh => elementwise::zip_same(g, ctx.output(), |g, y| g * (one - y * y)),
+            Activation::Tanh => {
+                elementwise::zip_same(g, ctx.output(), |g, y| g * (T::one() - y * y))
+            }
         };
         Some(Ok(smallvec![Some(gz)]))
     }

@@ -153,10 +153,10 @@ impl<T: Float> Op<T> for WithScalar<T> {
 
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
         Ok(match *self {
-            WithScalar::Add(c) => elementwise::map(x[0], |v| v + c),
-            WithScalar::Mul(c) => elementwise::map(x[0], |v| v * c),
-            WithScalar::Div(c) => elementwise::map(x[0], |v| v / c),
-            WithScalar::SubFrom(c) => elementwise::map(x[0], |v| c - v),
+            WithScalar::Add(c) => elementwise::map(x[0], move |v| v + c),
+            WithScalar::Mul(c) => elementwise::map(x[0], move |v| v * c),
+            WithScalar::Div(c) => elementwise::map(x[0], move |v| v / c),
+            WithScalar::SubFrom(c) => elementwise::map(x[0], move |v| c - v),
             WithScalar::Neg => elementwise::map(x[0], |v| -v),
         })
     }
@@ -178,8 +178,8 @@ impl<T: Float> Op<T> for WithScalar<T> {
     ) -> Option<Result<ValueGrads<T>>> {
         let gx = match *self {
             WithScalar::Add(_) => g.clone(),
-            WithScalar::Mul(c) => elementwise::map(g, |v| v * c),
-            WithScalar::Div(c) => elementwise::map(g, |v| v / c),
+            WithScalar::Mul(c) => elementwise::map(g, move |v| v * c),
+            WithScalar::Div(c) => elementwise::map(g, move |v| v / c),
             WithScalar::SubFrom(_) | WithScalar::Neg => elementwise::map(g, |v| -v),
         };
         Some(Ok(smallvec![Some(gx)]))

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::{gemm, reduce};
 use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
-use crate::shape::fmt_shape;
+use crate::shape::{fmt_shape, Shape};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 
@@ -73,7 +73,13 @@ impl<T: Float> Op<T> for Matmul {
         };
         // a 2-D operand is reused for every batch entry (stride 0)
         let stride = |b: Option<usize>, r: usize, c: usize| if b.is_none() { 0 } else { r * c };
-        let data = gemm::batched(
+        let shape: Shape = if ba.is_none() && bb.is_none() {
+            smallvec![m, n]
+        } else {
+            smallvec![batch, m, n]
+        };
+        let mut out = Tensor::zeros(&shape);
+        gemm::batched_into(
             batch,
             m,
             k,
@@ -84,13 +90,9 @@ impl<T: Float> Op<T> for Matmul {
             b.data(),
             stride(bb, rb, cb),
             self.trans_b,
+            out.data_mut(),
         );
-        let shape = if ba.is_none() && bb.is_none() {
-            smallvec![m, n]
-        } else {
-            smallvec![batch, m, n]
-        };
-        Ok(Tensor::from_parts(data, shape))
+        Ok(out)
     }
 
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {

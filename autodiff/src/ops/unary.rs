@@ -79,27 +79,26 @@ impl<T: Float> Op<T> for Unary {
         g: &Tensor<T>,
     ) -> Option<Result<ValueGrads<T>>> {
         let (x, y) = (ctx.input(0), ctx.output());
-        let (zero, one) = (T::zero(), T::one());
         let gx = match *self {
             Unary::Exp => elementwise::zip_same(g, y, |g, y| g * y),
             Unary::Ln => elementwise::zip_same(g, x, |g, x| g / x),
             Unary::Sqrt => {
                 let half = T::of_f64(0.5);
-                elementwise::zip_same(g, y, |g, y| (g / y) * half)
+                elementwise::zip_same(g, y, move |g, y| (g / y) * half)
             }
-            Unary::Powi(0) => elementwise::map(g, |g| g * zero),
+            Unary::Powi(0) => elementwise::map(g, |g| g * T::zero()),
             Unary::Powi(1) => g.clone(),
             Unary::Powi(n) => {
                 let c = T::of_f64(n as f64);
-                elementwise::zip_same(g, x, |g, x| (g * x.powi(n - 1)) * c)
+                elementwise::zip_same(g, x, move |g, x| (g * x.powi(n - 1)) * c)
             }
             Unary::Abs => elementwise::zip_same(g, x, |g, x| {
-                g * if x > zero {
-                    one
-                } else if x < zero {
-                    -one
+                g * if x > T::zero() {
+                    T::one()
+                } else if x < T::zero() {
+                    -T::one()
                 } else {
-                    zero
+                    T::zero()
                 }
             }),
         };

@@ -2,10 +2,13 @@
 //!
 //! A tensor is an immutable value: its elements live behind an [`Arc`], so
 //! cloning one is cheap and never copies the data. Operations build new
-//! tensors; the tape records them (see [`Tape`](crate::Tape)).
+//! tensors; the tape records them (see [`Tape`](crate::Tape)). The elements
+//! and the reference count share one allocation (`Arc<[T]>`), which the
+//! kernels fill in place.
 
 mod compare;
 mod display;
+pub mod pool;
 mod random;
 
 use std::sync::Arc;
@@ -23,9 +26,19 @@ use crate::shape::{fmt_shape, numel, strides, Shape};
 /// assert_eq!(t.get(&[1, 0]).unwrap(), 4.0);
 /// ```
 #[derive(Clone)]
-pub struct Tensor<T> {
+pub struct Tensor<T: Float> {
     shape: Shape,
-    data: Arc<Vec<T>>,
+    data: Arc<[T]>,
+}
+
+impl<T: Float> Drop for Tensor<T> {
+    /// The last tensor holding a large buffer hands it to the thread's
+    /// [`pool`], for the next tensor of the same size.
+    fn drop(&mut self) {
+        if self.data.len() >= pool::MIN_ELEMENTS && Arc::strong_count(&self.data) == 1 {
+            pool::give(Arc::clone(&self.data));
+        }
+    }
 }
 
 impl<T: Float> Tensor<T> {
@@ -58,12 +71,17 @@ impl<T: Float> Tensor<T> {
     }
 
     /// Builds a tensor whose length is already known to match (internal).
+    /// Moving a `Vec` into the shared storage copies it once; the hot
+    /// kernels build the storage directly ([`from_shared`](Self::from_shared)).
     pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
-        debug_assert_eq!(data.len(), numel(&shape));
-        Tensor {
-            shape,
-            data: Arc::new(data),
-        }
+        Self::from_shared(data.into(), shape)
+    }
+
+    /// Builds a tensor from its shared storage, whose length is already
+    /// known to match the shape (internal).
+    pub(crate) fn from_shared(data: Arc<[T]>, shape: Shape) -> Self {
+        assert_eq!(data.len(), numel(&shape), "tensor storage and shape differ");
+        Tensor { shape, data }
     }
 
     /// A rank-0 tensor (shape `[]`) holding one value.
@@ -86,7 +104,17 @@ impl<T: Float> Tensor<T> {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn full(shape: &[usize], value: T) -> Self {
-        Self::from_parts(vec![value; numel(shape)], shape.into())
+        let n = numel(shape);
+        let data = match pool::take::<T>(n) {
+            Some(mut buffer) => {
+                Arc::get_mut(&mut buffer)
+                    .expect("pooled buffers are unique")
+                    .fill(value);
+                buffer
+            }
+            None => std::iter::repeat_n(value, n).collect(),
+        };
+        Self::from_shared(data, shape.into())
     }
 
     /// A tensor of zeros.
@@ -217,10 +245,10 @@ impl<T: Float> Tensor<T> {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn to_vec(&self) -> Vec<T> {
-        self.data.as_ref().clone()
+        self.data.to_vec()
     }
 
-    /// The elements as a `Vec`, copied only if the storage is shared.
+    /// The elements as a `Vec` (a copy: the storage is an `Arc<[T]>`).
     ///
     /// ```
     /// use autodiff::Tensor;
@@ -232,7 +260,7 @@ impl<T: Float> Tensor<T> {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn into_vec(self) -> Vec<T> {
-        Arc::try_unwrap(self.data).unwrap_or_else(|shared| shared.as_ref().clone())
+        self.data.to_vec()
     }
 
     /// Mutable access to the elements, copying them first if the storage is
@@ -247,7 +275,26 @@ impl<T: Float> Tensor<T> {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
-        Arc::make_mut(&mut self.data).as_mut_slice()
+        if Arc::get_mut(&mut self.data).is_none() {
+            self.data = self.data.iter().copied().collect();
+        }
+        Arc::get_mut(&mut self.data).expect("storage just made unique")
+    }
+
+    /// Whether no other tensor shares this one's storage, so that
+    /// [`data_mut`](Self::data_mut) writes in place without copying.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let mut a = Tensor::<f64>::zeros(&[2]);
+    /// assert!(a.is_unique());
+    /// let b = a.clone();
+    /// assert!(!a.is_unique());
+    /// drop(b);
+    /// assert!(a.is_unique());
+    /// ```
+    pub fn is_unique(&mut self) -> bool {
+        Arc::get_mut(&mut self.data).is_some()
     }
 
     /// The element at a multi-index.
@@ -332,7 +379,7 @@ impl<T: Float> Tensor<T> {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
-        Self::from_parts(
+        Self::from_shared(
             self.data.iter().map(|&x| f(x)).collect(),
             self.shape.clone(),
         )
@@ -352,7 +399,7 @@ impl<T: Float> Tensor<T> {
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes differ
     /// (no broadcasting: see [`Var::add`](crate::Var::add) for that).
-    pub fn zip_map(&self, other: &Self, f: impl Fn(T, T) -> T + Sync + Send) -> Result<Self> {
+    pub fn zip_map(&self, other: &Self, f: impl Fn(T, T) -> T + Sync) -> Result<Self> {
         if self.shape != other.shape {
             return Err(Error::shape(
                 "zip_map",
@@ -363,7 +410,7 @@ impl<T: Float> Tensor<T> {
                 ),
             ));
         }
-        Ok(crate::kernels::elementwise::zip_same(self, other, f))
+        Ok(crate::kernels::elementwise::zip_same(self, other, &f))
     }
 
     /// Converts every element to another float type (`f32` ↔ `f64`).

@@ -156,4 +156,11 @@ impl<T: Float> Module<T> for Linear<T> {
     fn visit_params_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Param<T>)) {
         visit_weight_bias(prefix, &mut self.weight, self.bias.as_mut(), f);
     }
+
+    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        f(&mut self.weight);
+        if let Some(b) = &mut self.bias {
+            f(b);
+        }
+    }
 }

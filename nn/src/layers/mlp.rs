@@ -92,4 +92,10 @@ impl<T: Float> Module<T> for Mlp<T> {
             layer.visit_params_mut(&join(prefix, &format!("layers.{i}")), f);
         }
     }
+
+    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        for layer in &mut self.layers {
+            layer.for_each_param_mut(f);
+        }
+    }
 }

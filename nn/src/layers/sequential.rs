@@ -71,4 +71,10 @@ impl<T: Float> Module<T> for Sequential<T> {
             layer.visit_params_mut(&join(prefix, &i.to_string()), f);
         }
     }
+
+    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        for layer in &mut self.layers {
+            layer.for_each_param_mut(f);
+        }
+    }
 }

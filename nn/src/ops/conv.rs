@@ -72,7 +72,9 @@ impl<T: Float> Op<T> for Conv2d<T> {
             false,
         );
         self.cols = Some(Rc::new(cols));
-        Tensor::from_vec(g.from_channel_major(&y), &g.output_shape())
+        let mut out = Tensor::zeros(&g.output_shape());
+        g.from_channel_major_into(&y, out.data_mut());
+        Ok(out)
     }
 
     fn backward<'t>(
@@ -135,7 +137,8 @@ impl<T: Float> Op<T> for InputGrad {
         let (g, w) = (inputs[0], inputs[1]);
         let geo = self.geometry;
         let (sample_in, sample_out) = (geo.c * geo.h * geo.w, geo.o * geo.positions());
-        let mut dx = Vec::with_capacity(geo.n * sample_in);
+        let mut dx = Tensor::zeros(&geo.input_shape());
+        let dx_data = dx.data_mut();
         // a few samples at a time, so that the column buffer stays small
         for n0 in (0..geo.n).step_by(INPUT_GRAD_CHUNK) {
             let part = ConvGeometry {
@@ -157,9 +160,12 @@ impl<T: Float> Op<T> for InputGrad {
                 0,
                 false,
             );
-            dx.extend(part.col2im(&cols));
+            part.col2im_add(
+                &cols,
+                &mut dx_data[n0 * sample_in..(n0 + part.n) * sample_in],
+            );
         }
-        Tensor::from_vec(dx, &geo.input_shape())
+        Ok(dx)
     }
 
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, h: Var<'t, T>) -> Result<InputGrads<'t, T>> {

@@ -1,7 +1,9 @@
 //! Shapes of convolutions and poolings, and the im2col / col2im kernels.
 
+use autodiff::kernels::elementwise::parallel;
 use autodiff::shape::fmt_shape;
 use autodiff::{Error, Float, Result};
+use rayon::prelude::*;
 
 /// The sizes of a 2-D convolution of `x: [n, c, h, w]` with
 /// `weight: [o, c, kh, kw]`, stride `s` and zero padding `p` on every side:
@@ -121,42 +123,35 @@ impl ConvGeometry {
         [self.n, self.o, self.ho, self.wo]
     }
 
-    /// Visits the im2col matrix of one sample as runs: for each patch row
-    /// `(c, i, j)` and output row `oy`, the output columns `ox` whose input
+    /// Visits row `row = (c·kh + i)·kw + j` of one sample's im2col matrix
+    /// as runs: for each output row `oy`, the output columns `ox` whose input
     /// pixel lies inside the image (the rest read zero padding). Calls
-    /// `f(row, first position, length, first input offset)`; consecutive
+    /// `f(first position, length, first input offset)`; consecutive
     /// positions of a run read input offsets `stride` apart.
     #[inline]
-    fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
+    fn for_each_run_of_row(&self, row: usize, mut f: impl FnMut(usize, usize, usize)) {
         let (s, p) = (self.stride, self.padding);
-        for c in 0..self.c {
-            for i in 0..self.kh {
-                for j in 0..self.kw {
-                    let row = (c * self.kh + i) * self.kw + j;
-                    // x = ox·s + j − p must lie in [0, w)
-                    let lo = if j >= p { 0 } else { (p - j).div_ceil(s) };
-                    let hi = if self.w + p > j {
-                        ((self.w + p - j - 1) / s + 1).min(self.wo)
-                    } else {
-                        0
-                    };
-                    if lo >= hi {
-                        continue;
-                    }
-                    for oy in 0..self.ho {
-                        let Some(y) = (oy * s + i).checked_sub(p).filter(|&y| y < self.h) else {
-                            continue;
-                        };
-                        let x0 = lo * s + j - p;
-                        f(
-                            row,
-                            oy * self.wo + lo,
-                            hi - lo,
-                            (c * self.h + y) * self.w + x0,
-                        );
-                    }
-                }
-            }
+        let (c, i, j) = (
+            row / (self.kh * self.kw),
+            (row / self.kw) % self.kh,
+            row % self.kw,
+        );
+        // x = ox·s + j − p must lie in [0, w)
+        let lo = if j >= p { 0 } else { (p - j).div_ceil(s) };
+        let hi = if self.w + p > j {
+            ((self.w + p - j - 1) / s + 1).min(self.wo)
+        } else {
+            0
+        };
+        if lo >= hi {
+            return;
+        }
+        for oy in 0..self.ho {
+            let Some(y) = (oy * s + i).checked_sub(p).filter(|&y| y < self.h) else {
+                continue;
+            };
+            let x0 = lo * s + j - p;
+            f(oy * self.wo + lo, hi - lo, (c * self.h + y) * self.w + x0);
         }
     }
 
@@ -180,19 +175,30 @@ impl ConvGeometry {
         let (positions, sample, s) = (self.positions(), self.c * self.h * self.w, self.stride);
         let width = self.n * positions;
         let mut cols = vec![T::zero(); self.patch() * width];
-        for n in 0..self.n {
-            let src = &x[n * sample..(n + 1) * sample];
-            let offset = n * positions;
-            self.for_each_run(|row, pos, len, at| {
-                let dst = &mut cols[row * width + offset + pos..][..len];
-                if s == 1 {
-                    dst.copy_from_slice(&src[at..at + len]);
-                } else {
-                    for (k, d) in dst.iter_mut().enumerate() {
-                        *d = src[at + k * s];
+        if width == 0 {
+            return cols;
+        }
+        // one patch row of the matrix per task: contiguous, disjoint
+        let fill_row = |(row, dst_row): (usize, &mut [T])| {
+            for n in 0..self.n {
+                let src = &x[n * sample..(n + 1) * sample];
+                let dst_sample = &mut dst_row[n * positions..(n + 1) * positions];
+                self.for_each_run_of_row(row, |pos, len, at| {
+                    let dst = &mut dst_sample[pos..pos + len];
+                    if s == 1 {
+                        dst.copy_from_slice(&src[at..at + len]);
+                    } else {
+                        for (k, d) in dst.iter_mut().enumerate() {
+                            *d = src[at + k * s];
+                        }
                     }
-                }
-            });
+                });
+            }
+        };
+        if parallel(cols.len()) {
+            cols.par_chunks_mut(width).enumerate().for_each(fill_row);
+        } else {
+            cols.chunks_mut(width).enumerate().for_each(fill_row);
         }
         cols
     }
@@ -213,20 +219,40 @@ impl ConvGeometry {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn col2im<T: Float>(&self, cols: &[T]) -> Vec<T> {
+        let mut x = vec![T::zero(); self.n * self.c * self.h * self.w];
+        self.col2im_add(cols, &mut x);
+        x
+    }
+
+    /// [`col2im`](Self::col2im) added into `x` (`n·c·h·w` elements), one
+    /// sample per task when the batch is large.
+    ///
+    /// # Panics
+    /// When `x` or `cols` is shorter than the geometry needs.
+    pub fn col2im_add<T: Float>(&self, cols: &[T], x: &mut [T]) {
         let (positions, sample, s) = (self.positions(), self.c * self.h * self.w, self.stride);
         let width = self.n * positions;
-        let mut x = vec![T::zero(); self.n * sample];
-        for n in 0..self.n {
-            let dst = &mut x[n * sample..(n + 1) * sample];
-            let offset = n * positions;
-            self.for_each_run(|row, pos, len, at| {
-                let src = &cols[row * width + offset + pos..][..len];
-                for (k, &v) in src.iter().enumerate() {
-                    dst[at + k * s] += v;
-                }
-            });
+        assert!(x.len() >= self.n * sample && cols.len() >= self.patch() * width);
+        if sample == 0 {
+            return;
         }
-        x
+        let add_sample = |(n, dst): (usize, &mut [T])| {
+            let offset = n * positions;
+            for row in 0..self.patch() {
+                self.for_each_run_of_row(row, |pos, len, at| {
+                    let src = &cols[row * width + offset + pos..][..len];
+                    for (k, &v) in src.iter().enumerate() {
+                        dst[at + k * s] += v;
+                    }
+                });
+            }
+        };
+        let x = &mut x[..self.n * sample];
+        if parallel(cols.len()) {
+            x.par_chunks_mut(sample).enumerate().for_each(add_sample);
+        } else {
+            x.chunks_mut(sample).enumerate().for_each(add_sample);
+        }
     }
 
     /// Reorders an output-shaped `[n, o, positions]` buffer into the
@@ -234,28 +260,54 @@ impl ConvGeometry {
     pub fn to_channel_major<T: Float>(&self, y: &[T]) -> Vec<T> {
         let (positions, width) = (self.positions(), self.n * self.positions());
         let mut out = vec![T::zero(); self.o * width];
-        for n in 0..self.n {
-            for o in 0..self.o {
+        if width == 0 {
+            return out;
+        }
+        let fill = |(o, dst): (usize, &mut [T])| {
+            for n in 0..self.n {
                 let from = (n * self.o + o) * positions;
-                out[o * width + n * positions..o * width + (n + 1) * positions]
-                    .copy_from_slice(&y[from..from + positions]);
+                dst[n * positions..(n + 1) * positions].copy_from_slice(&y[from..from + positions]);
             }
+        };
+        if parallel(out.len()) {
+            out.par_chunks_mut(width).enumerate().for_each(fill);
+        } else {
+            out.chunks_mut(width).enumerate().for_each(fill);
         }
         out
     }
 
-    /// The inverse of [`to_channel_major`](Self::to_channel_major).
-    pub fn from_channel_major<T: Float>(&self, y: &[T]) -> Vec<T> {
+    /// The inverse of [`to_channel_major`](Self::to_channel_major), written
+    /// into `out` (`n·o·ho·wo` elements, `[n, o, ho, wo]` order).
+    ///
+    /// # Panics
+    /// When `y` or `out` is shorter than the geometry needs.
+    pub fn from_channel_major_into<T: Float>(&self, y: &[T], out: &mut [T]) {
         let (positions, width) = (self.positions(), self.n * self.positions());
-        let mut out = vec![T::zero(); self.n * self.o * positions];
-        for n in 0..self.n {
+        let sample = self.o * positions;
+        assert!(y.len() >= self.o * width && out.len() >= self.n * sample);
+        if sample == 0 {
+            return;
+        }
+        let fill = |(n, dst): (usize, &mut [T])| {
             for o in 0..self.o {
-                let to = (n * self.o + o) * positions;
-                out[to..to + positions].copy_from_slice(
+                dst[o * positions..(o + 1) * positions].copy_from_slice(
                     &y[o * width + n * positions..o * width + (n + 1) * positions],
                 );
             }
+        };
+        let out = &mut out[..self.n * sample];
+        if parallel(out.len()) {
+            out.par_chunks_mut(sample).enumerate().for_each(fill);
+        } else {
+            out.chunks_mut(sample).enumerate().for_each(fill);
         }
+    }
+
+    /// The inverse of [`to_channel_major`](Self::to_channel_major).
+    pub fn from_channel_major<T: Float>(&self, y: &[T]) -> Vec<T> {
+        let mut out = vec![T::zero(); self.n * self.o * self.positions()];
+        self.from_channel_major_into(y, &mut out);
         out
     }
 }

@@ -4,6 +4,9 @@
 use autodiff::smallvec::smallvec;
 use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, ValueGrads, ValuesCtx, Var};
 
+use autodiff::kernels::elementwise::parallel;
+use rayon::prelude::*;
+
 use super::geometry::PoolGeometry;
 
 /// Max pooling. `y = max over the window`; the derivative is 1 at the
@@ -32,24 +35,53 @@ impl<T: Float> Op<T> for MaxPool2d {
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let g = PoolGeometry::new("max_pool2d", x[0].shape(), self.k, self.stride)?;
         let data = x[0].data();
-        let mut values = Vec::with_capacity(g.planes * g.ho * g.wo);
-        let mut argmax = Vec::with_capacity(g.planes * g.ho * g.wo);
+        let mut out = Tensor::zeros(&g.output_shape());
+        let mut argmax = vec![0; out.numel()];
         let offsets = g.window_offsets();
-        g.for_each_window(|_, top_left| {
-            let (mut best, mut best_value) = (top_left, data[top_left]);
-            for &d in &offsets[1..] {
-                let v = data[top_left + d];
-                if v > best_value || (v.is_nan() && !best_value.is_nan()) {
-                    best = top_left + d;
-                    best_value = v;
+        let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
+        // one plane per task: its windows, maxima and their positions
+        let pool_plane = |(plane, (values, args)): (usize, (&mut [T], &mut [usize]))| {
+            let base = plane * plane_in;
+            // a row of windows at a time, one window offset after another:
+            // the comparisons are selects over independent windows
+            for oy in 0..g.ho {
+                let top = base + oy * g.stride * g.w;
+                let vals = &mut values[oy * g.wo..(oy + 1) * g.wo];
+                let wins = &mut args[oy * g.wo..(oy + 1) * g.wo];
+                for (ox, (v, a)) in vals.iter_mut().zip(wins.iter_mut()).enumerate() {
+                    *a = top + ox * g.stride;
+                    *v = data[*a];
+                }
+                for &d in &offsets[1..] {
+                    for (ox, (best, arg)) in vals.iter_mut().zip(wins.iter_mut()).enumerate() {
+                        let at = top + d + ox * g.stride;
+                        let v = data[at];
+                        let take = (v > *best) | (v.is_nan() & !best.is_nan());
+                        *arg = if take { at } else { *arg };
+                        *best = if take { v } else { *best };
+                    }
                 }
             }
-            values.push(best_value);
-            argmax.push(best);
-        });
+        };
+        if plane_out > 0 {
+            let values = out.data_mut();
+            if parallel(data.len()) {
+                values
+                    .par_chunks_mut(plane_out)
+                    .zip(argmax.par_chunks_mut(plane_out))
+                    .enumerate()
+                    .for_each(pool_plane);
+            } else {
+                values
+                    .chunks_mut(plane_out)
+                    .zip(argmax.chunks_mut(plane_out))
+                    .enumerate()
+                    .for_each(pool_plane);
+            }
+        }
         self.argmax = argmax;
         self.input_shape = g.input;
-        Tensor::from_vec(values, &g.output_shape())
+        Ok(out)
     }
 
     fn backward<'t>(&self, _: &BackwardCtx<'t, T>, grad: Var<'t, T>) -> Result<InputGrads<'t, T>> {
@@ -98,10 +130,30 @@ impl<T: Float> Op<T> for ScatterToArgmax {
 /// won its window.
 fn scatter<T: Float>(argmax: &[usize], input_shape: [usize; 4], g: &Tensor<T>) -> Tensor<T> {
     let mut dx = Tensor::zeros(&input_shape);
+    let planes = input_shape[0] * input_shape[1];
+    let plane_in = input_shape[2] * input_shape[3];
     let d = dx.data_mut();
-    for (&i, &v) in argmax.iter().zip(g.data()) {
-        d[i] += v;
+    if planes == 0 || plane_in == 0 || argmax.len() % planes != 0 || !parallel(d.len()) {
+        for (&i, &v) in argmax.iter().zip(g.data()) {
+            d[i] += v;
+        }
+        return dx;
     }
+    // every window of a plane lies in that plane: one plane per task
+    let plane_out = argmax.len() / planes;
+    d.par_chunks_mut(plane_in)
+        .zip(
+            argmax
+                .par_chunks(plane_out)
+                .zip(g.data().par_chunks(plane_out)),
+        )
+        .enumerate()
+        .for_each(|(plane, (dst, (args, vals)))| {
+            let base = plane * plane_in;
+            for (&i, &v) in args.iter().zip(vals) {
+                dst[i - base] += v;
+            }
+        });
     dx
 }
 

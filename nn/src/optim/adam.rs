@@ -1,12 +1,10 @@
 //! Adam (Kingma & Ba, 2015).
 
-use std::collections::HashMap;
-
 use autodiff::{Float, Result};
 
 use super::{for_each_update, Optimizer};
 use crate::module::Module;
-use crate::param::ParamId;
+use crate::param::IdMap;
 use crate::session::ParamGrads;
 
 /// Adam: with `g = ∇θ + λθ`,
@@ -34,7 +32,7 @@ pub struct Adam<T: Float> {
     beta2: f64,
     eps: f64,
     weight_decay: f64,
-    state: HashMap<ParamId, AdamState<T>>,
+    state: IdMap<AdamState<T>>,
 }
 
 #[derive(Clone, Debug)]
@@ -53,7 +51,7 @@ impl<T: Float> Adam<T> {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
-            state: HashMap::new(),
+            state: IdMap::default(),
         }
     }
 

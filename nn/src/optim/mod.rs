@@ -41,26 +41,36 @@ pub(crate) fn for_each_update<T: Float>(
     grads: &ParamGrads<T>,
     mut update: impl FnMut(&mut Param<T>, &Tensor<T>),
 ) -> Result<()> {
-    let mut error = None;
-    model.visit_params_mut("", &mut |name, p| {
-        if error.is_some() {
+    let mut mismatch = None;
+    model.for_each_param_mut(&mut |p| {
+        if mismatch.is_some() {
             return;
         }
         let Some(g) = grads.get(p) else {
             return;
         };
         if g.shape() != p.value().shape() {
-            error = Some(Error::shape(
-                op,
-                format!(
-                    "parameter {name} has shape {} but its gradient {}",
-                    fmt_shape(p.value().shape()),
-                    fmt_shape(g.shape())
-                ),
-            ));
+            mismatch = Some((p.id(), p.value().shape().to_vec(), g.shape().to_vec()));
             return;
         }
         update(p, g);
     });
-    error.map_or(Ok(()), Err)
+    let Some((id, shape, grad_shape)) = mismatch else {
+        return Ok(());
+    };
+    // the rare error path names the parameter
+    let mut name = String::from("?");
+    model.visit_params("", &mut |n, p| {
+        if p.id() == id {
+            name = n.to_string();
+        }
+    });
+    Err(Error::shape(
+        op,
+        format!(
+            "parameter {name} has shape {} but its gradient {}",
+            fmt_shape(&shape),
+            fmt_shape(&grad_shape)
+        ),
+    ))
 }

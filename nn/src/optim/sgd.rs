@@ -1,12 +1,10 @@
 //! Stochastic gradient descent with momentum and weight decay.
 
-use std::collections::HashMap;
-
 use autodiff::{Float, Result};
 
 use super::{for_each_update, Optimizer};
 use crate::module::Module;
-use crate::param::ParamId;
+use crate::param::IdMap;
 use crate::session::ParamGrads;
 
 /// SGD, as PyTorch defines it: with `g = ∇θ + λθ` (weight decay λ),
@@ -33,7 +31,7 @@ pub struct Sgd<T: Float> {
     momentum: f64,
     weight_decay: f64,
     nesterov: bool,
-    velocity: HashMap<ParamId, Vec<T>>,
+    velocity: IdMap<Vec<T>>,
 }
 
 impl<T: Float> Sgd<T> {
@@ -44,7 +42,7 @@ impl<T: Float> Sgd<T> {
             momentum: 0.0,
             weight_decay: 0.0,
             nesterov: false,
-            velocity: HashMap::new(),
+            velocity: IdMap::default(),
         }
     }
 
