@@ -85,7 +85,6 @@ pub fn map<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync + Copy) -> Tensor<
     // panics), so the zip writes every element of `out`.
     let data = unsafe {
         build(d.len(), |start, out| {
-            let f = f; // a local copy: its captures stay in registers
             let src = &d[start..start + out.len()];
             for (o, &v) in out.iter_mut().zip(src) {
                 o.write(f(v));
@@ -110,7 +109,6 @@ pub(crate) fn zip_same<T: Float>(
     // slicing panics), so the zip writes every element of `out`.
     let data = unsafe {
         build(da.len(), |start, out| {
-            let f = f; // a local copy: its captures stay in registers
             let end = start + out.len();
             let (x, y) = (&da[start..end], &db[start..end]);
             for ((o, &x), &y) in out.iter_mut().zip(x).zip(y) {
@@ -131,7 +129,6 @@ fn map_with<T: Float>(
     // SAFETY: as in `map`.
     let data = unsafe {
         build(d.len(), |start, out| {
-            let f = f; // a local copy: its captures stay in registers
             let src = &d[start..start + out.len()];
             for (o, &v) in out.iter_mut().zip(src) {
                 o.write(f(v));

@@ -250,27 +250,42 @@ fn multiply<T: Float>(a: View<'_, T>, b: View<'_, T>, c: &mut [T]) {
             .into_par_iter()
             .for_each(|(r0, rows, piece)| kernel(a.rows(r0, rows), b, piece, n));
     } else if col_bands >= 2 {
-        // bands of columns, computed apart and copied into place
-        let bands: Vec<(usize, Vec<T>)> = (0..col_bands)
-            .into_par_iter()
-            .map(|t| {
-                let (j0, j1) = (band(n, col_bands, t), band(n, col_bands, t + 1));
-                let mut piece = vec![T::zero(); m * (j1 - j0)];
-                kernel(a, b.cols(j0, j1 - j0), &mut piece, j1 - j0);
-                (j0, piece)
-            })
-            .collect();
-        for (j0, piece) in bands {
-            let width = piece.len() / m;
-            for r in 0..m {
-                c[r * n + j0..r * n + j0 + width]
-                    .copy_from_slice(&piece[r * width..(r + 1) * width]);
-            }
-        }
+        // bands of columns, each written in place into its columns of C
+        let out = OutPtr(c.as_mut_ptr());
+        (0..col_bands).into_par_iter().for_each(|t| {
+            let (j0, j1) = (band(n, col_bands, t), band(n, col_bands, t + 1));
+            // SAFETY: `c` holds m·n elements (asserted above) and outlives
+            // the parallel loop; band t writes exactly the elements (i, j)
+            // with i < m and j0 ≤ j < j1, at i·n + j, and the bands' column
+            // ranges are disjoint, so no element is written by two bands
+            // and none is read. No reference to `c` is used meanwhile.
+            unsafe { kernel_raw(a, b.cols(j0, j1 - j0), out.at(j0), n) };
+        });
     } else {
         kernel(a, b, c, n);
     }
 }
+
+/// The output pointer shared by the bands of columns of one product.
+#[derive(Clone, Copy)]
+struct OutPtr<T>(*mut T);
+
+impl<T> OutPtr<T> {
+    /// The pointer `offset` elements on (taking `self` whole, so that a
+    /// closure captures the `Send` wrapper rather than its raw field).
+    ///
+    /// # Safety
+    /// As [`pointer::add`]: the result must stay inside the output.
+    unsafe fn at(self, offset: usize) -> *mut T {
+        // SAFETY: the caller keeps `offset` inside the output buffer.
+        unsafe { self.0.add(offset) }
+    }
+}
+
+// SAFETY: the bands write disjoint elements through it (see `multiply`).
+unsafe impl<T: Send> Send for OutPtr<T> {}
+// SAFETY: as above; the pointer itself is only copied.
+unsafe impl<T: Send> Sync for OutPtr<T> {}
 
 /// Where band `t` of `bands` balanced bands over `len` starts: every band
 /// is `⌊len/bands⌋` or one more wide.
@@ -281,6 +296,29 @@ fn band(len: usize, bands: usize, t: usize) -> usize {
 
 /// One product on this thread: `out` (row stride `ldc`) = `A·B`.
 fn kernel<T: Float>(a: View<'_, T>, b: View<'_, T>, out: &mut [T], ldc: usize) {
+    let (m, n) = (a.rows, b.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        (m - 1)
+            .checked_mul(ldc)
+            .and_then(|x| x.checked_add(n))
+            .is_some_and(|end| end <= out.len()),
+        "gemm: a {m}×{n} output with row stride {ldc} does not fit {} elements",
+        out.len()
+    );
+    // SAFETY: just checked: every (i, j), i < m, j < n, at i·ldc + j lies
+    // inside `out`, which is borrowed mutably for the call.
+    unsafe { kernel_raw(a, b, out.as_mut_ptr(), ldc) }
+}
+
+/// `A·B` written to the m×n elements `out + i·ldc + j`.
+///
+/// # Safety
+/// Those elements must be valid for writes, and no other access to them
+/// may happen during the call.
+unsafe fn kernel_raw<T: Float>(a: View<'_, T>, b: View<'_, T>, out: *mut T, ldc: usize) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
@@ -289,31 +327,31 @@ fn kernel<T: Float>(a: View<'_, T>, b: View<'_, T>, out: &mut [T], ldc: usize) {
         a.cols == b.rows
             && a.in_bounds()
             && b.in_bounds()
-            && (m - 1)
-                .checked_mul(ldc)
-                .and_then(|x| x.checked_add(n))
-                .is_some_and(|end| end <= out.len() && n <= ldc)
+            && n <= ldc
             && isize::try_from(ldc).is_ok(),
         "gemm: a {m}×{k} by {k}×{n} product does not fit its buffers"
     );
     if k == 0 {
         for r in 0..m {
-            out[r * ldc..r * ldc + n].fill(T::zero());
+            for j in 0..n {
+                // SAFETY: (r, j) is one of the elements the caller vouches for.
+                unsafe { out.add(r * ldc + j).write(T::zero()) };
+            }
         }
         return;
     }
     // SAFETY: the assertion above proved, in checked arithmetic, that every
-    // element (i, p) of A at i·rsa + p·csa, (p, j) of B at p·rsb + j·csb and
-    // (i, j) of the output at i·ldc + j lies inside its slice, and that the
-    // strides fit `isize`. `read_dst = false` means the output is only
-    // written, never read; the slices do not overlap (one is `&mut`). `T`
-    // is f32 or f64 (`Float` is sealed), which the crate dispatches on.
+    // element (i, p) of A at i·rsa + p·csa and (p, j) of B at p·rsb + j·csb
+    // lies inside its slice, and that the strides fit `isize`; the caller
+    // vouches for the output elements (i, j) at i·ldc + j. `read_dst =
+    // false`: the output is only written. `T` is f32 or f64 (`Float` is
+    // sealed), which the crate dispatches on.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            out,
             1,
             ldc as isize,
             false,

@@ -28,10 +28,19 @@ pub fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
     } else if let Some((outer, mid, inner)) = block_pattern(target, x.shape()) {
         // e.g. a bias gradient: sum over the batch (outer) and positions (inner)
         let d = x.data();
-        for o in 0..outer {
-            for (m, acc) in out.iter_mut().enumerate().take(mid) {
-                let from = (o * mid + m) * inner;
-                *acc += d[from..from + inner].iter().copied().sum::<T>();
+        if inner == 1 && mid > 0 {
+            // a bias over the last axis: add the rows, element by element
+            for row in d.chunks_exact(mid) {
+                for (acc, &v) in out.iter_mut().zip(row) {
+                    *acc += v;
+                }
+            }
+        } else {
+            for o in 0..outer {
+                for (m, acc) in out.iter_mut().enumerate().take(mid) {
+                    let from = (o * mid + m) * inner;
+                    *acc += d[from..from + inner].iter().copied().sum::<T>();
+                }
             }
         }
     } else {

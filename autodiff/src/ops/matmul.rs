@@ -78,7 +78,7 @@ impl<T: Float> Op<T> for Matmul {
         } else {
             smallvec![batch, m, n]
         };
-        let mut out = Tensor::zeros(&shape);
+        let mut out = Tensor::for_overwrite(&shape);
         gemm::batched_into(
             batch,
             m,

@@ -87,69 +87,82 @@ impl<T: Float> Tape<T> {
                 Slot::Value(g) => self.backward_plain(&*op, i, &parents, &needs, g),
                 Slot::Node(g) => self.backward_recorded(&*op, i, &parents, &needs, g),
             };
-            let (location, name) = {
+            let outcome = result.and_then(|input_grads| {
+                self.store_input_grads(&*op, &parents, &needs, input_grads, anomaly, &mut grads)
+            });
+            let location = {
                 let mut inner = self.inner.borrow_mut();
-                let name = op.name().to_string();
                 inner.nodes[i].op = Some(op);
-                (inner.nodes[i].location, name)
+                inner.nodes[i].location
             };
-            let input_grads = result.map_err(|e| e.at(location))?;
-            if input_grads.len() != parents.len() {
-                return Err(Error::new(
-                    ErrorKind::Graph,
-                    name,
-                    format!(
-                        "backward returned {} gradients for {} inputs",
-                        input_grads.len(),
-                        parents.len()
-                    ),
-                )
-                .at(location));
-            }
-            for (k, g) in input_grads.into_iter().enumerate() {
-                let (Some(g), true) = (g, needs[k]) else {
-                    continue;
-                };
-                let p = parents[k];
-                let (g_shape, finite) = match &g {
-                    Slot::Value(t) => (t.shape_vec(), !anomaly || t.all_finite()),
-                    Slot::Node(id) => {
-                        let inner = self.inner.borrow();
-                        let v = &inner.nodes[*id].value;
-                        (v.shape_vec(), !anomaly || v.all_finite())
-                    }
-                };
-                let p_shape = self.inner.borrow().nodes[p].value.shape_vec();
-                if g_shape != p_shape {
-                    return Err(Error::new(
-                        ErrorKind::Graph,
-                        name,
-                        format!(
-                            "backward returned a gradient of shape {} for input {k} of shape {}",
-                            fmt_shape(&g_shape),
-                            fmt_shape(&p_shape)
-                        ),
-                    )
-                    .at(location));
-                }
-                if !finite {
-                    return Err(Error::new(
-                        ErrorKind::Anomaly,
-                        name,
-                        format!(
-                            "backward produced NaN or infinity in the gradient for input {k} (shape {}) (anomaly mode)",
-                            fmt_shape(&p_shape)
-                        ),
-                    )
-                    .at(location));
-                }
-                grads[p] = Some(match grads[p].take() {
-                    None => g,
-                    Some(old) => self.accumulate(old, g)?,
-                });
-            }
+            outcome.map_err(|e| e.at(location))?;
         }
         Ok(grads)
+    }
+
+    /// Checks the gradients a rule returned for its inputs (one per input,
+    /// of the input's shape, finite in anomaly mode) and stores them (first
+    /// arrival) or adds them (fan-out).
+    fn store_input_grads(
+        &self,
+        op: &dyn Op<T>,
+        parents: &[usize],
+        needs: &[bool],
+        input_grads: SmallVec<[Option<Slot<T>>; 2]>,
+        anomaly: bool,
+        grads: &mut [Option<Slot<T>>],
+    ) -> Result<()> {
+        if input_grads.len() != parents.len() {
+            return Err(Error::new(
+                ErrorKind::Graph,
+                op.name(),
+                format!(
+                    "backward returned {} gradients for {} inputs",
+                    input_grads.len(),
+                    parents.len()
+                ),
+            ));
+        }
+        for (k, g) in input_grads.into_iter().enumerate() {
+            let (Some(g), true) = (g, needs[k]) else {
+                continue;
+            };
+            let p = parents[k];
+            {
+                let inner = self.inner.borrow();
+                let value = match &g {
+                    Slot::Value(t) => t,
+                    Slot::Node(id) => &inner.nodes[*id].value,
+                };
+                let p_shape = inner.nodes[p].value.shape();
+                if value.shape() != p_shape {
+                    return Err(Error::new(
+                        ErrorKind::Graph,
+                        op.name(),
+                        format!(
+                            "backward returned a gradient of shape {} for input {k} of shape {}",
+                            fmt_shape(value.shape()),
+                            fmt_shape(p_shape)
+                        ),
+                    ));
+                }
+                if anomaly && !value.all_finite() {
+                    return Err(Error::new(
+                        ErrorKind::Anomaly,
+                        op.name(),
+                        format!(
+                            "backward produced NaN or infinity in the gradient for input {k} (shape {}) (anomaly mode)",
+                            fmt_shape(p_shape)
+                        ),
+                    ));
+                }
+            }
+            grads[p] = Some(match grads[p].take() {
+                None => g,
+                Some(old) => self.accumulate(old, g)?,
+            });
+        }
+        Ok(())
     }
 
     /// One node's backward rule in a plain sweep: the operation's

@@ -117,6 +117,24 @@ impl<T: Float> Tensor<T> {
         Self::from_shared(data, shape.into())
     }
 
+    /// A tensor of `shape` for a kernel that writes every element: its
+    /// elements are unspecified (whatever a reused buffer held, or zeros).
+    /// It skips the zero-filling of [`zeros`](Self::zeros) when a buffer of
+    /// the thread's [`tensor_pool`](crate::tensor_pool) is free.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let mut t = Tensor::<f32>::for_overwrite(&[2, 2]);
+    /// t.data_mut().copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
+    /// assert_eq!(t.data(), &[1.0, 2.0, 3.0, 4.0]);
+    /// ```
+    pub fn for_overwrite(shape: &[usize]) -> Self {
+        match pool::take::<T>(numel(shape)) {
+            Some(buffer) => Self::from_shared(buffer, shape.into()),
+            None => Self::zeros(shape),
+        }
+    }
+
     /// A tensor of zeros.
     ///
     /// ```

@@ -14,13 +14,25 @@
 //! ⟨convᵀ_W(x, ḡ), W⟩`, so each one's backward rule is made of the other
 //! two: convolution is differentiable to any order.
 
-use std::rc::Rc;
-
 use autodiff::kernels::gemm;
 use autodiff::smallvec::smallvec;
 use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, ValueGrads, ValuesCtx, Var};
 
 use super::geometry::ConvGeometry;
+
+/// A temporary buffer of `len` elements, as a tensor so that its storage is
+/// reused from step to step (see `autodiff::tensor_pool`).
+fn scratch<T: Float>(len: usize) -> Tensor<T> {
+    Tensor::for_overwrite(&[len])
+}
+
+/// im2col of `x` for the geometry `g`, as a (pooled) tensor.
+fn im2col<T: Float>(g: &ConvGeometry, x: &Tensor<T>) -> Tensor<T> {
+    // zeros: the padding's entries are never written
+    let mut cols = Tensor::zeros(&[g.patch() * g.n * g.positions()]);
+    g.im2col_into(x.data(), cols.data_mut());
+    cols
+}
 
 /// How many samples [`InputGrad`] turns into columns at once.
 const INPUT_GRAD_CHUNK: usize = 8;
@@ -28,11 +40,11 @@ const INPUT_GRAD_CHUNK: usize = 8;
 /// `conv2d(x, W)` without bias. Keeps the im2col matrix of `x` from the
 /// forward pass for the weight gradient (memory for speed, as cuDNN's
 /// im2col algorithms do).
-struct Conv2d<T> {
+struct Conv2d<T: Float> {
     stride: usize,
     padding: usize,
     geometry: Option<ConvGeometry>,
-    cols: Option<Rc<Vec<T>>>,
+    cols: Option<Tensor<T>>,
 }
 
 /// `∂L/∂x` of a convolution: `(ḡ, W) ↦ convᵀ_x(ḡ, W)`, of the input's shape.
@@ -42,9 +54,9 @@ struct InputGrad {
 
 /// `∂L/∂W` of a convolution: `(x, ḡ) ↦ convᵀ_W(x, ḡ)`, of the weight's shape.
 /// `cols`, when given, is im2col(x) computed already.
-struct WeightGrad<T> {
+struct WeightGrad<T: Float> {
     geometry: ConvGeometry,
-    cols: Option<Rc<Vec<T>>>,
+    cols: Option<Tensor<T>>,
 }
 
 impl<T: Float> Op<T> for Conv2d<T> {
@@ -56,10 +68,13 @@ impl<T: Float> Op<T> for Conv2d<T> {
         let (x, w) = (inputs[0], inputs[1]);
         let g = ConvGeometry::new(x.shape(), w.shape(), self.stride, self.padding)?;
         self.geometry = Some(g);
-        // Y [o, n·positions] = W [o, patch] · cols [patch, n·positions]
-        let cols = g.im2col(x.data());
+        // Y [o, n·positions] = W [o, patch] · cols [patch, n·positions];
+        // the large temporaries are tensors, so that their buffers are
+        // reused from step to step (autodiff::tensor_pool)
         let width = g.n * g.positions();
-        let y = gemm::batched(
+        let cols = im2col(&g, x);
+        let mut y = scratch(g.o * width);
+        gemm::batched_into(
             1,
             g.o,
             g.patch(),
@@ -67,13 +82,14 @@ impl<T: Float> Op<T> for Conv2d<T> {
             w.data(),
             0,
             false,
-            &cols,
+            cols.data(),
             0,
             false,
+            y.data_mut(),
         );
-        self.cols = Some(Rc::new(cols));
-        let mut out = Tensor::zeros(&g.output_shape());
-        g.from_channel_major_into(&y, out.data_mut());
+        self.cols = Some(cols);
+        let mut out = Tensor::for_overwrite(&g.output_shape());
+        g.from_channel_major_into(y.data(), out.data_mut());
         Ok(out)
     }
 
@@ -146,9 +162,14 @@ impl<T: Float> Op<T> for InputGrad {
                 ..geo
             };
             // cols [patch, k·positions] = Wᵀ [patch, o] · Ḡ [o, k·positions], then col2im
-            let gm = part.to_channel_major(&g.data()[n0 * sample_out..(n0 + part.n) * sample_out]);
             let width = part.n * part.positions();
-            let cols = gemm::batched(
+            let mut gm = scratch(part.o * width);
+            part.to_channel_major_into(
+                &g.data()[n0 * sample_out..(n0 + part.n) * sample_out],
+                gm.data_mut(),
+            );
+            let mut cols = scratch(part.patch() * width);
+            gemm::batched_into(
                 1,
                 part.patch(),
                 part.o,
@@ -156,12 +177,13 @@ impl<T: Float> Op<T> for InputGrad {
                 w.data(),
                 0,
                 true,
-                &gm,
+                gm.data(),
                 0,
                 false,
+                cols.data_mut(),
             );
             part.col2im_add(
-                &cols,
+                cols.data(),
                 &mut dx_data[n0 * sample_in..(n0 + part.n) * sample_in],
             );
         }
@@ -204,12 +226,26 @@ impl<T: Float> Op<T> for WeightGrad<T> {
         // dW [o, patch] = Ḡ [o, n·positions] · colsᵀ [n·positions, patch]
         let cols = match self.cols.take() {
             Some(cols) => cols,
-            None => Rc::new(geo.im2col(x.data())),
+            None => im2col(&geo, x),
         };
-        let gm = geo.to_channel_major(g.data());
         let width = geo.n * geo.positions();
-        let dw = gemm::batched(1, geo.o, width, geo.patch(), &gm, 0, false, &cols, 0, true);
-        Tensor::from_vec(dw, &geo.weight_shape())
+        let mut gm = scratch(geo.o * width);
+        geo.to_channel_major_into(g.data(), gm.data_mut());
+        let mut dw = Tensor::for_overwrite(&geo.weight_shape());
+        gemm::batched_into(
+            1,
+            geo.o,
+            width,
+            geo.patch(),
+            gm.data(),
+            0,
+            false,
+            cols.data(),
+            0,
+            true,
+            dw.data_mut(),
+        );
+        Ok(dw)
     }
 
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, k: Var<'t, T>) -> Result<InputGrads<'t, T>> {

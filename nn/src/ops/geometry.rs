@@ -172,12 +172,24 @@ impl ConvGeometry {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn im2col<T: Float>(&self, x: &[T]) -> Vec<T> {
+        let mut cols = vec![T::zero(); self.patch() * self.n * self.positions()];
+        self.im2col_into(x, &mut cols);
+        cols
+    }
+
+    /// [`im2col`](Self::im2col) written into `cols` (`c·kh·kw · n·ho·wo`
+    /// elements, zero where the kernel reads padding: pass it zeroed).
+    ///
+    /// # Panics
+    /// When `x` or `cols` is shorter than the geometry needs.
+    pub fn im2col_into<T: Float>(&self, x: &[T], cols: &mut [T]) {
         let (positions, sample, s) = (self.positions(), self.c * self.h * self.w, self.stride);
         let width = self.n * positions;
-        let mut cols = vec![T::zero(); self.patch() * width];
+        assert!(x.len() >= self.n * sample && cols.len() >= self.patch() * width);
         if width == 0 {
-            return cols;
+            return;
         }
+        let cols = &mut cols[..self.patch() * width];
         // one patch row of the matrix per task: contiguous, disjoint
         let fill_row = |(row, dst_row): (usize, &mut [T])| {
             for n in 0..self.n {
@@ -200,7 +212,6 @@ impl ConvGeometry {
         } else {
             cols.chunks_mut(width).enumerate().for_each(fill_row);
         }
-        cols
     }
 
     /// col2im, the adjoint of [`im2col`](Self::im2col): an `[n, c, h, w]`
@@ -258,11 +269,23 @@ impl ConvGeometry {
     /// Reorders an output-shaped `[n, o, positions]` buffer into the
     /// `[o, n·positions]` layout of the batched GEMM.
     pub fn to_channel_major<T: Float>(&self, y: &[T]) -> Vec<T> {
+        let mut out = vec![T::zero(); self.o * self.n * self.positions()];
+        self.to_channel_major_into(y, &mut out);
+        out
+    }
+
+    /// [`to_channel_major`](Self::to_channel_major) written into `out`
+    /// (`o · n·ho·wo` elements).
+    ///
+    /// # Panics
+    /// When `y` or `out` is shorter than the geometry needs.
+    pub fn to_channel_major_into<T: Float>(&self, y: &[T], out: &mut [T]) {
         let (positions, width) = (self.positions(), self.n * self.positions());
-        let mut out = vec![T::zero(); self.o * width];
+        assert!(y.len() >= self.o * width && out.len() >= self.o * width);
         if width == 0 {
-            return out;
+            return;
         }
+        let out = &mut out[..self.o * width];
         let fill = |(o, dst): (usize, &mut [T])| {
             for n in 0..self.n {
                 let from = (n * self.o + o) * positions;
@@ -274,7 +297,6 @@ impl ConvGeometry {
         } else {
             out.chunks_mut(width).enumerate().for_each(fill);
         }
-        out
     }
 
     /// The inverse of [`to_channel_major`](Self::to_channel_major), written
