@@ -32,11 +32,11 @@ fn large_products_match_the_naive_loop_and_do_not_depend_on_threads() {
     // and the thin shapes of a convolution: few rows (columns split in bands
     // wider than 64) or few columns (rows split)
     for (m, k, n) in [
-        (300, 200, 120),
-        (6, 900, 1000),
-        (6, 25, 20000),
-        (64, 256, 784),
-        (2000, 150, 16),
+        (600, 240, 120),
+        (6, 900, 3200),
+        (6, 25, 120_000),
+        (64, 256, 1100),
+        (7000, 150, 16),
     ] {
         assert!(m * k * n >= PARALLEL_MIN_MULADDS, "large enough to split");
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {

@@ -14,10 +14,13 @@ use crate::float::Float;
 use crate::shape::{block_pattern, broadcast_shapes, broadcast_strides, for_each_strided, numel};
 use crate::tensor::Tensor;
 
-/// Maps over fewer elements than this run on one thread (measured with
-/// `cargo bench --bench kernels`: below it, waking the second core costs
-/// more than half of the work).
-pub const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
+/// Maps over fewer elements than this run on one thread. Measured with
+/// `cargo bench --bench kernels` on the project's 2-core machine: these
+/// kernels are bound by memory, and a second thread made ReLU's backward
+/// slower at every size up to 2¹⁹ elements (844 µs on one thread, 928 on
+/// two), a 128×256 bias add 4.7× slower, and LeNet's first convolution and
+/// pooling slower too; so only very large maps are split.
+pub const PARALLEL_MIN_ELEMENTS: usize = 1 << 20;
 
 /// The elements one parallel task computes.
 const CHUNK: usize = 1 << 13;

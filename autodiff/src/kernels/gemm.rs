@@ -14,11 +14,14 @@ use rayon::prelude::*;
 
 use crate::float::Float;
 
-/// Products with fewer multiply-adds than this run on one thread: below it
-/// the cost of handing half of the work to the second core exceeds the gain
-/// (measured with `cargo bench --bench matmul` and the W2/W3 workloads on
-/// two cores).
-pub const PARALLEL_MIN_MULADDS: usize = 1 << 21;
+/// Products with fewer multiply-adds than this run on one thread. On the
+/// project's 2-core virtual machine a parallel region costs a wake-up of
+/// rayon's sleeping worker (tens of µs; ~60,000 context switches a second
+/// when W3 split every product above 2²¹), so only products of at least
+/// ~70 µs on one core are split: with 2²³ the LeNet step (W3) took 5.0 ms on
+/// two threads against 3.3 on one; with 2²⁴ it is even, and the 128×784×256
+/// products of W2 still gain 1.6× (`cargo bench --bench kernels`, `gemm/…`).
+pub const PARALLEL_MIN_MULADDS: usize = 1 << 24;
 
 /// Bands are at least this many rows or columns wide (narrower ones cost
 /// more in packing than they save).

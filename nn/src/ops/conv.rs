@@ -28,8 +28,13 @@ fn scratch<T: Float>(len: usize) -> Tensor<T> {
 
 /// im2col of `x` for the geometry `g`, as a (pooled) tensor.
 fn im2col<T: Float>(g: &ConvGeometry, x: &Tensor<T>) -> Tensor<T> {
-    // zeros: the padding's entries are never written
-    let mut cols = Tensor::zeros(&[g.patch() * g.n * g.positions()]);
+    // with padding, the entries that read it are never written: zeros
+    let len = g.patch() * g.n * g.positions();
+    let mut cols = if g.padding == 0 {
+        Tensor::for_overwrite(&[len])
+    } else {
+        Tensor::zeros(&[len])
+    };
     g.im2col_into(x.data(), cols.data_mut());
     cols
 }

@@ -252,8 +252,14 @@ impl ConvGeometry {
             for row in 0..self.patch() {
                 self.for_each_run_of_row(row, |pos, len, at| {
                     let src = &cols[row * width + offset + pos..][..len];
-                    for (k, &v) in src.iter().enumerate() {
-                        dst[at + k * s] += v;
+                    if s == 1 {
+                        for (d, &v) in dst[at..at + len].iter_mut().zip(src) {
+                            *d += v;
+                        }
+                    } else {
+                        for (d, &v) in dst[at..].iter_mut().step_by(s).zip(src) {
+                            *d += v;
+                        }
                     }
                 });
             }

@@ -37,28 +37,76 @@ impl<T: Float> Op<T> for MaxPool2d {
         let data = x[0].data();
         let mut out = Tensor::zeros(&g.output_shape());
         let mut argmax = vec![0; out.numel()];
-        let offsets = g.window_offsets();
         let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
         // one plane per task: its windows, maxima and their positions
         let pool_plane = |(plane, (values, args)): (usize, (&mut [T], &mut [usize]))| {
             let base = plane * plane_in;
-            // a row of windows at a time, one window offset after another:
-            // the comparisons are selects over independent windows
+            if g.k == 2 && g.stride == 2 {
+                // the common 2×2 window with stride 2: two input rows give
+                // one output row, each window four candidates in row-major
+                // order (the first maximum wins; a NaN counts as maximal)
+                for oy in 0..g.ho {
+                    let (r0, r1) = (base + 2 * oy * g.w, base + (2 * oy + 1) * g.w);
+                    let row0 = &data[r0..r0 + 2 * g.wo];
+                    let row1 = &data[r1..r1 + 2 * g.wo];
+                    let vals = &mut values[oy * g.wo..(oy + 1) * g.wo];
+                    let wins = &mut args[oy * g.wo..(oy + 1) * g.wo];
+                    let windows = row0.chunks_exact(2).zip(row1.chunks_exact(2));
+                    for (ox, ((v, a), (p0, p1))) in vals
+                        .iter_mut()
+                        .zip(wins.iter_mut())
+                        .zip(windows)
+                        .enumerate()
+                    {
+                        let (mut best, mut at) = (p0[0], r0 + 2 * ox);
+                        for (x, i) in [
+                            (p0[1], r0 + 2 * ox + 1),
+                            (p1[0], r1 + 2 * ox),
+                            (p1[1], r1 + 2 * ox + 1),
+                        ] {
+                            let take = (x > best) | (x.is_nan() & !best.is_nan());
+                            at = if take { i } else { at };
+                            best = if take { x } else { best };
+                        }
+                        *v = best;
+                        *a = at;
+                    }
+                }
+                return;
+            }
+            // a row of windows at a time, one window element after another:
+            // the comparisons are selects over independent windows, read
+            // from row slices with a stride (no index arithmetic per element)
+            let span = (g.wo - 1) * g.stride + g.k;
             for oy in 0..g.ho {
                 let top = base + oy * g.stride * g.w;
                 let vals = &mut values[oy * g.wo..(oy + 1) * g.wo];
                 let wins = &mut args[oy * g.wo..(oy + 1) * g.wo];
-                for (ox, (v, a)) in vals.iter_mut().zip(wins.iter_mut()).enumerate() {
-                    *a = top + ox * g.stride;
-                    *v = data[*a];
-                }
-                for &d in &offsets[1..] {
-                    for (ox, (best, arg)) in vals.iter_mut().zip(wins.iter_mut()).enumerate() {
-                        let at = top + d + ox * g.stride;
-                        let v = data[at];
-                        let take = (v > *best) | (v.is_nan() & !best.is_nan());
-                        *arg = if take { at } else { *arg };
-                        *best = if take { v } else { *best };
+                for dy in 0..g.k {
+                    let row_at = top + dy * g.w;
+                    let row = &data[row_at..row_at + span];
+                    for dx in 0..g.k {
+                        let column = row[dx..].iter().step_by(g.stride);
+                        if dy == 0 && dx == 0 {
+                            for (ox, ((v, a), &x)) in
+                                vals.iter_mut().zip(wins.iter_mut()).zip(column).enumerate()
+                            {
+                                *v = x;
+                                *a = row_at + ox * g.stride;
+                            }
+                            continue;
+                        }
+                        for (ox, ((best, arg), &v)) in
+                            vals.iter_mut().zip(wins.iter_mut()).zip(column).enumerate()
+                        {
+                            let take = (v > *best) | (v.is_nan() & !best.is_nan());
+                            *arg = if take {
+                                row_at + dx + ox * g.stride
+                            } else {
+                                *arg
+                            };
+                            *best = if take { v } else { *best };
+                        }
                     }
                 }
             }

@@ -1,0 +1,147 @@
+//! The kernels behind W2 and W3 (bench/WORKLOADS.md) on one thread and on
+//! two, to set the sizes above which they split across cores
+//! (`autodiff::kernels::elementwise::PARALLEL_MIN_ELEMENTS`,
+//! `autodiff::kernels::gemm::PARALLEL_MIN_MULADDS`):
+//!
+//! - `relu_backward/n`: ReLU's backward rule, ḡ·1[z > 0], on n elements;
+//! - `bias_add/[rows, cols]`: a bias broadcast over rows (`[r, c] + [c]`);
+//! - `max_pool2d/…` and `conv2d/…`: LeNet's layers, forward and backward,
+//!   on a batch of 64;
+//! - `gemm/m×k×n`: W2's and the convolutions' thin products.
+//!
+//! The thread count is rayon's global one; ids carry it (`1t`, `2t`):
+//!
+//! ```sh
+//! RAYON_NUM_THREADS=1 cargo bench --bench kernels
+//! RAYON_NUM_THREADS=2 cargo bench --bench kernels
+//! ```
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tapegrad::prelude::*;
+
+/// `1t`, `2t`, …: the size of rayon's global pool (`RAYON_NUM_THREADS`).
+fn threads() -> String {
+    format!("{}t", rayon::current_num_threads())
+}
+
+fn relu_backward(c: &mut Criterion) {
+    let mut group = c.benchmark_group("relu_backward");
+    for n in [1usize << 13, 1 << 15, 1 << 17, 1 << 19] {
+        let z = Tensor::<f32>::rand_normal(&[n], 0.0, 1.0, 1);
+        group.throughput(Throughput::Elements(n as u64));
+        {
+            {
+                group.bench_with_input(BenchmarkId::new(threads(), n), &n, |b, _| {
+                    b.iter(|| {
+                        let tape = Tape::new();
+                        let x = tape.var(z.clone());
+                        let g = x.relu().unwrap().sum().unwrap().backward().unwrap();
+                        std::hint::black_box(g.wrt(x).unwrap())
+                    })
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+fn bias_add(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bias_add");
+    for (rows, cols) in [(128usize, 256usize), (1024, 256)] {
+        let x = Tensor::<f32>::rand_normal(&[rows, cols], 0.0, 1.0, 1);
+        let b = Tensor::<f32>::rand_normal(&[cols], 0.0, 1.0, 2);
+        group.throughput(Throughput::Elements((rows * cols) as u64));
+        {
+            {
+                let id = BenchmarkId::new(threads(), format!("{rows}x{cols}"));
+                group.bench_function(id, |bench| {
+                    bench.iter(|| {
+                        let tape = Tape::new();
+                        let y = tape
+                            .constant(x.clone())
+                            .add(tape.constant(b.clone()))
+                            .unwrap();
+                        std::hint::black_box(y.value())
+                    })
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+fn lenet_layers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("lenet_layers");
+    group.sample_size(30);
+    let x1 = Tensor::<f32>::rand_normal(&[64, 1, 28, 28], 0.0, 1.0, 1);
+    let w1 = Tensor::<f32>::rand_normal(&[6, 1, 5, 5], 0.0, 0.2, 2);
+    let x2 = Tensor::<f32>::rand_normal(&[64, 6, 14, 14], 0.0, 1.0, 3);
+    let w2 = Tensor::<f32>::rand_normal(&[16, 6, 5, 5], 0.0, 0.1, 4);
+    let a1 = Tensor::<f32>::rand_normal(&[64, 6, 28, 28], 0.0, 1.0, 5);
+    {
+        {
+            group.bench_function(BenchmarkId::new(threads(), "conv1 fwd+bwd"), |b| {
+                b.iter(|| {
+                    let tape = Tape::new();
+                    let (x, w) = (tape.constant(x1.clone()), tape.var(w1.clone()));
+                    let y = nn::ops::conv2d(x, w, None, 1, 2).unwrap();
+                    std::hint::black_box(y.sum().unwrap().backward().unwrap().wrt(w).unwrap())
+                })
+            });
+            group.bench_function(BenchmarkId::new(threads(), "conv2 fwd+bwd"), |b| {
+                b.iter(|| {
+                    let tape = Tape::new();
+                    let (x, w) = (tape.var(x2.clone()), tape.var(w2.clone()));
+                    let y = nn::ops::conv2d(x, w, None, 1, 0).unwrap();
+                    let g = y.sum().unwrap().backward().unwrap();
+                    std::hint::black_box((g.wrt(x).unwrap(), g.wrt(w).unwrap()))
+                })
+            });
+            group.bench_function(BenchmarkId::new(threads(), "max_pool2d fwd+bwd"), |b| {
+                b.iter(|| {
+                    let tape = Tape::new();
+                    let x = tape.var(a1.clone());
+                    let y = nn::ops::max_pool2d(x, 2, 2).unwrap();
+                    std::hint::black_box(y.sum().unwrap().backward().unwrap().wrt(x).unwrap())
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+fn thin_gemm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gemm");
+    for (m, k, n) in [
+        (128usize, 784usize, 256usize),
+        (256, 128, 784),
+        (128, 256, 128),
+        (6, 25, 50176),
+        (16, 150, 6400),
+    ] {
+        let a = Tensor::<f32>::rand_normal(&[m, k], 0.0, 1.0, 1);
+        let b = Tensor::<f32>::rand_normal(&[k, n], 0.0, 1.0, 2);
+        group.throughput(Throughput::Elements(2 * (m * k * n) as u64));
+        {
+            {
+                group.bench_function(
+                    BenchmarkId::new(threads(), format!("{m}x{k}x{n}")),
+                    |bench| {
+                        bench.iter(|| {
+                            let tape = Tape::new();
+                            let c = tape
+                                .constant(a.clone())
+                                .matmul(tape.constant(b.clone()))
+                                .unwrap();
+                            std::hint::black_box(c.value())
+                        })
+                    },
+                );
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, relu_backward, bias_add, lenet_layers, thin_gemm);
+criterion_main!(benches);
