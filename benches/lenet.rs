@@ -1,4 +1,4 @@
-//! W3 of ../shared/bench/WORKLOADS.md and its convolution: LeNet-5 on
+//! W3 of bench/WORKLOADS.md and its convolution: LeNet-5 on
 //! 64 × 1 × 28 × 28 random images, f32.
 //!
 //! - `conv2d_fwd_bwd`: the first convolution (1 → 6 channels, 5×5, padding 2)

@@ -1,4 +1,4 @@
-//! W5 of ../shared/bench/WORKLOADS.md: square f32 GEMM C = A·B through the
+//! W5 of bench/WORKLOADS.md: square f32 GEMM C = A·B through the
 //! tape's matmul (forward only, untracked), n = 256, 512, 1024.
 //! Criterion's throughput is set to 2n³ "elements", so its elem/s figure is
 //! FLOP/s: divide by 1e9 for GFLOP/s.

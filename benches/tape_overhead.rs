@@ -1,4 +1,4 @@
-//! W4 of ../shared/bench/WORKLOADS.md: the cost per recorded operation.
+//! W4 of bench/WORKLOADS.md: the cost per recorded operation.
 //! x is a 1-element tensor; y = x; 1,000 times y = sigmoid(y·0.9 + 0.1);
 //! then backward. 3,000 recorded operations, forward and backward together:
 //! divide the reported time per iteration by 3,000 for ns/op.

@@ -1,5 +1,5 @@
 //! Training steps (forward + backward + SGD update) on the tape and by hand
-//! (`nn::manual`), for workloads W1 and W2 of ../shared/bench/WORKLOADS.md:
+//! (`nn::manual`), for workloads W1 and W2 of bench/WORKLOADS.md:
 //!
 //! - W1: Playground MLP 2→8→8→2, tanh, softmax cross-entropy, SGD lr 0.03,
 //!   batch 10, over 500 SplitMix64 points (50 batches, cycled);

@@ -1,6 +1,7 @@
-//! The workloads of `../shared/bench/WORKLOADS.md`, printed as the same
-//! `RESULT` lines that `pytorch_reference.py` prints, so that the two can be
-//! run side by side and compared as ratios in one session.
+//! The workloads of `bench/WORKLOADS.md`, printed as the same `RESULT`
+//! lines that `bench/torch_workloads.py` prints, so that the two can be run
+//! side by side (`bench/side_by_side.sh`) and compared as ratios in one
+//! session.
 //!
 //! ```sh
 //! cargo run --release --example workloads -- w2              # one workload
@@ -35,10 +36,10 @@ struct Args {
     /// Which workload (w6 is 200 W2 steps, for a peak-memory measurement)
     #[arg(value_enum)]
     workload: Workload,
-    /// Untimed steps first (default: as pytorch_reference.py)
+    /// Untimed steps first (default: as bench/torch_workloads.py)
     #[arg(long)]
     warmup: Option<usize>,
-    /// Timed steps (default: as pytorch_reference.py)
+    /// Timed steps (default: as bench/torch_workloads.py)
     #[arg(long)]
     steps: Option<usize>,
     /// W5 only: one matrix size instead of 256, 512 and 1024
@@ -46,7 +47,7 @@ struct Args {
     n: Option<usize>,
 }
 
-/// median, min, max, p10, p90 and n, as common.py's `stats`.
+/// median, min, max, p10, p90 and n, as bench/torch_workloads.py's `summary`.
 fn stats(mut v: Vec<f64>) -> [f64; 6] {
     v.sort_by(f64::total_cmp);
     let n = v.len();

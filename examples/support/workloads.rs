@@ -1,6 +1,6 @@
-//! The benchmark workloads of `../shared/bench/WORKLOADS.md`, shared by the
+//! The benchmark workloads of `bench/WORKLOADS.md`, shared by the
 //! criterion benches and the `workloads` example (which prints the RESULT
-//! lines that `pytorch_reference.py` prints, for side-by-side runs).
+//! lines that `bench/torch_workloads.py` prints, for side-by-side runs).
 #![allow(dead_code)]
 
 use autodiff::{Tape, Tensor};

@@ -16,7 +16,7 @@ use autodiff::kernels::gemm;
 use autodiff::shape::fmt_shape;
 use autodiff::{Error, ErrorKind, Float, Result, Tensor};
 
-use crate::layers::Mlp;
+use crate::layers::{Activation, Mlp};
 use crate::module::Module;
 use crate::session::ParamGrads;
 
@@ -84,56 +84,71 @@ pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Resu
     let layers = mlp.layers();
     let n_layers = layers.len();
 
-    // forward: keep a_{l−1} and σ'(z_l) for the backward pass
-    let mut inputs_of: Vec<Vec<T>> = Vec::with_capacity(n_layers); // a_{l−1}
-    let mut slopes: Vec<Vec<T>> = Vec::with_capacity(n_layers); // σ'(z_l), hidden layers
-    let mut a = x.data().to_vec();
+    // forward: keep a_{l−1} and σ'(z_l) for the backward pass. Buffers are
+    // tensors, so that their storage is reused from step to step as the
+    // tape's is (autodiff::tensor_pool): the comparison with the tape is of
+    // the arithmetic, not of the allocator.
+    let mut inputs_of: Vec<Tensor<T>> = Vec::with_capacity(n_layers); // a_{l−1}
+    let mut slopes: Vec<Tensor<T>> = Vec::with_capacity(n_layers); // σ'(z_l), hidden layers
+    let mut a = x.clone();
     for (l, layer) in layers.iter().enumerate() {
         let (fan_in, fan_out) = (widths[l], widths[l + 1]);
         // z = a·Wᵀ + b
-        let mut z = gemm::batched(
+        let mut z = Tensor::for_overwrite(&[m, fan_out]);
+        gemm::batched_into(
             1,
             m,
             fan_in,
             fan_out,
-            &a,
+            a.data(),
             0,
             false,
             layer.weight.value().data(),
             0,
             true,
+            z.data_mut(),
         );
         if let Some(b) = &layer.bias {
-            for row in z.chunks_mut(fan_out) {
+            for row in z.data_mut().chunks_mut(fan_out) {
                 for (zi, &bi) in row.iter_mut().zip(b.value().data()) {
                     *zi += bi;
                 }
             }
         }
-        inputs_of.push(std::mem::take(&mut a));
+        inputs_of.push(std::mem::replace(&mut a, z));
         if l + 1 < n_layers {
-            let (values, derivs): (Vec<T>, Vec<T>) = z.iter().map(|&zi| act.eval(zi)).unzip();
+            let mut derivs = Tensor::for_overwrite(&[m, fan_out]);
+            let pairs = a.data_mut().iter_mut().zip(derivs.data_mut());
+            if act == Activation::Relu {
+                // the common case as selects, which vectorize
+                for (zi, d) in pairs {
+                    let on = *zi > T::zero();
+                    *d = if on { T::one() } else { T::zero() };
+                    *zi = if on { *zi } else { T::zero() };
+                }
+            } else {
+                for (zi, d) in pairs {
+                    (*zi, *d) = act.eval(*zi);
+                }
+            }
             slopes.push(derivs);
-            a = values;
-        } else {
-            a = z; // the logits
         }
     }
     let logits = a;
 
     // δ_L = (ŷ − y)/m and the loss, with a max-shifted softmax per row
-    let mut delta = vec![T::zero(); m * classes];
+    let mut delta = Tensor::for_overwrite(&[m, classes]);
     let mut loss = T::zero();
     let inv_m = T::one() / T::of_f64(m as f64);
-    for r in 0..m {
-        let row = &logits[r * classes..(r + 1) * classes];
+    for (r, out) in delta.data_mut().chunks_mut(classes).enumerate() {
+        let row = &logits.data()[r * classes..(r + 1) * classes];
         let max = row.iter().copied().fold(T::neg_infinity(), T::max);
         let sum: T = row.iter().map(|&z| (z - max).exp()).sum();
         loss -= row[labels[r]] - max - sum.ln();
         for c in 0..classes {
             let y_hat = (row[c] - max).exp() / sum;
             let y = if c == labels[r] { T::one() } else { T::zero() };
-            delta[r * classes + c] = (y_hat - y) * inv_m;
+            out[c] = (y_hat - y) * inv_m;
         }
     }
     loss *= inv_m;
@@ -145,22 +160,24 @@ pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Resu
         let layer = &layers[l];
         let (fan_in, fan_out) = (widths[l], widths[l + 1]);
         // ∂W = δᵀ·a_{l−1}: [out, m]·[m, in]
-        let dw = gemm::batched(
+        let mut dw = Tensor::for_overwrite(&[fan_out, fan_in]);
+        gemm::batched_into(
             1,
             fan_out,
             m,
             fan_in,
-            &delta,
+            delta.data(),
             0,
             true,
-            &inputs_of[l],
+            inputs_of[l].data(),
             0,
             false,
+            dw.data_mut(),
         );
-        grads.insert(&layer.weight, Tensor::from_vec(dw, &[fan_out, fan_in])?);
+        grads.insert(&layer.weight, dw);
         if let Some(b) = &layer.bias {
             let mut db = vec![T::zero(); fan_out];
-            for row in delta.chunks(fan_out) {
+            for row in delta.data().chunks(fan_out) {
                 for (s, &v) in db.iter_mut().zip(row) {
                     *s += v;
                 }
@@ -169,28 +186,31 @@ pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Resu
         }
         let next = if l > 0 {
             // δ_{l−1} = (δ·W) ⊙ σ'(z_{l−1}): [m, out]·[out, in]
-            let mut back = gemm::batched(
+            let mut back = Tensor::for_overwrite(&[m, fan_in]);
+            gemm::batched_into(
                 1,
                 m,
                 fan_out,
                 fan_in,
-                &delta,
+                delta.data(),
                 0,
                 false,
                 layer.weight.value().data(),
                 0,
                 false,
+                back.data_mut(),
             );
-            for (v, &s) in back.iter_mut().zip(&slopes[l - 1]) {
+            for (v, &s) in back.data_mut().iter_mut().zip(slopes[l - 1].data()) {
                 *v *= s;
             }
             Some(back)
         } else {
             None
         };
-        deltas[l] = Tensor::from_vec(std::mem::take(&mut delta), &[m, fan_out])?;
         if let Some(next) = next {
-            delta = next;
+            deltas[l] = std::mem::replace(&mut delta, next);
+        } else {
+            deltas[l] = delta.clone();
         }
     }
     // every parameter of the model got a gradient
@@ -199,6 +219,6 @@ pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Resu
         loss,
         grads,
         deltas,
-        logits: Tensor::from_vec(logits, &[m, classes])?,
+        logits,
     })
 }

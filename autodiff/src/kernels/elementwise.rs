@@ -83,18 +83,7 @@ unsafe fn build<T: Send + Sync + 'static>(
 /// # Ok::<(), autodiff::Error>(())
 /// ```
 pub fn map<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync + Copy) -> Tensor<T> {
-    let d = x.data();
-    // SAFETY: `src` is sliced to `out.len()` elements (or the slicing
-    // panics), so the zip writes every element of `out`.
-    let data = unsafe {
-        build(d.len(), |start, out| {
-            let src = &d[start..start + out.len()];
-            for (o, &v) in out.iter_mut().zip(src) {
-                o.write(f(v));
-            }
-        })
-    };
-    Tensor::from_shared(data, x.shape_vec())
+    map_with(x, x.shape_vec(), f)
 }
 
 /// `f(a, b)` element-wise for two tensors of the same shape.
@@ -122,14 +111,16 @@ pub(crate) fn zip_same<T: Float>(
     Tensor::from_shared(data, a.shape_vec())
 }
 
-/// `f(x, c)` for every element `x` of `a` and one value `c`.
+/// `f` applied to every element of `a`, the result given `shape` (of as
+/// many elements).
 fn map_with<T: Float>(
     a: &Tensor<T>,
     shape: crate::shape::Shape,
     f: impl Fn(T) -> T + Sync + Copy,
 ) -> Tensor<T> {
     let d = a.data();
-    // SAFETY: as in `map`.
+    // SAFETY: `src` is sliced to `out.len()` elements (or the slicing
+    // panics), so the zip writes every element of `out`.
     let data = unsafe {
         build(d.len(), |start, out| {
             let src = &d[start..start + out.len()];

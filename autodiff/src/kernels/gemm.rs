@@ -8,7 +8,8 @@
 //!
 //! Each output element is computed by one thread with the same summation
 //! order as the single-threaded kernel, so results do not depend on the
-//! number of threads (see [`multiply`] for why the bands keep that order).
+//! number of threads (the bands keep the kernel's blocking of the whole
+//! product; see the comments of the private `multiply`).
 
 use rayon::prelude::*;
 
