@@ -1,5 +1,6 @@
 //! TensorFlow Playground's four datasets, as its public source defines them
-//! (restated in `../shared/tutorial/README.md`), and its seven features.
+//! (its `dataset.ts`: circle, XOR, Gaussian clusters, spiral), and its seven
+//! features.
 //!
 //! Points carry label 1 (Playground's +1) or 0 (its −1).
 
