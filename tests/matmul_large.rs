@@ -58,3 +58,18 @@ fn large_products_match_the_naive_loop_and_do_not_depend_on_threads() {
         }
     }
 }
+
+#[test]
+#[should_panic(expected = "gemm")]
+fn a_short_operand_is_refused_not_read_out_of_bounds() {
+    // A of 2×3 needs 6 elements; 5 are given. The extents are checked before
+    // the kernel's unsafe call, in release builds too.
+    let _ = batched(1, 2, 3, 2, &[1.0f64; 5], 0, false, &[1.0; 6], 0, false);
+}
+
+#[test]
+#[should_panic(expected = "gemm")]
+fn a_batch_stride_past_the_end_is_refused() {
+    // the second batch entry would start at element 12 of a 6-element slice
+    let _ = batched(2, 2, 3, 2, &[1.0f64; 6], 12, false, &[1.0; 6], 0, false);
+}

@@ -2,9 +2,10 @@
 //! crate's kernels (AVX-512 or AVX2+FMA, chosen at run time), split across
 //! threads (rayon) when a product is large enough to pay for it.
 //!
-//! Every extent is checked, in checked arithmetic, before the one `unsafe`
-//! call; a mismatch panics with a message naming the product (these are
-//! internal kernels: the operations check shapes first and return errors).
+//! Every extent is checked, in checked arithmetic, before the `unsafe` calls
+//! into the kernel; a mismatch panics with a message naming the product
+//! (these are internal kernels: the operations check shapes first and
+//! return errors).
 //!
 //! Each output element is computed by one thread with the same summation
 //! order as the single-threaded kernel, so results do not depend on the
