@@ -89,8 +89,10 @@ pub trait Op<T: Float>: 'static {
     ///
     /// Implement it when the rule can be computed faster on tensors than as
     /// a sequence of operations — fused into one pass, without temporaries,
-    /// without recording anything. It must compute exactly what `backward`
-    /// computes; the test suite's gradient checks run both.
+    /// without recording anything. It must compute what `backward` computes:
+    /// a plain sweep uses this rule, a recorded one (`backward_graph`,
+    /// `grad`) the other. (The project's tests hold the built-in operations'
+    /// two rules to the same numbers.)
     ///
     /// ```
     /// use autodiff::{BackwardCtx, InputGrads, Op, Result, Tape, Tensor, ValueGrads, ValuesCtx, Var, Float};
