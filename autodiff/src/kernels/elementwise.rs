@@ -168,7 +168,8 @@ pub fn zip<T: Float>(
     // of `inner` elements pairs with one element of b
     if shape.as_slice() == a.shape() {
         if let Some((outer, mid, inner)) = block_pattern(b.shape(), &shape) {
-            let mut out = Tensor::zeros(&shape);
+            // every element is written below: no zero-filling first
+            let mut out = Tensor::for_overwrite(&shape);
             let od = out.data_mut();
             if inner == 1 {
                 // a bias over the last axis: each row of `mid` pairs with all of b

@@ -119,7 +119,8 @@ pub fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> (Tensor<T>, Vec<usize>)
 pub fn softmax_axis<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Tensor<T> {
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let d = x.data();
-    let mut result = Tensor::zeros(x.shape());
+    // every element is written below (each (o, i) writes all of its axis)
+    let mut result = Tensor::for_overwrite(x.shape());
     let out = result.data_mut();
     for o in 0..outer {
         for i in 0..inner {
