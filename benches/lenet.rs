@@ -30,7 +30,7 @@ fn lenet(c: &mut Criterion) {
     });
     let batches = workloads::w3_batches();
     let mut net = models::lenet5::<f32>(Init::PyTorch, 42).unwrap();
-    let mut sgd = Sgd::new(0.01);
+    let mut sgd = Sgd::new(0.01).unwrap();
     let mut i = 0;
     group.bench_function("train_step", |b| {
         b.iter(|| {

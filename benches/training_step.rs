@@ -30,7 +30,7 @@ fn bench_workload(
     let on_tape: Step = |m, s, b| tape_step(m, s, b);
     for (label, step) in [("tape", on_tape), ("manual", manual_step as Step)] {
         let mut mlp = Mlp::new(widths, act, Init::PyTorch, 42).unwrap();
-        let mut sgd = Sgd::new(lr);
+        let mut sgd = Sgd::new(lr).unwrap();
         let mut i = 0;
         group.bench_function(label, |b| {
             b.iter(|| {

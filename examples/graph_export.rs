@@ -6,16 +6,29 @@
 //! dot -Tsvg docs/two_layer_net.dot -o docs/two_layer_net.svg
 //! ```
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::PathBuf;
 
+use clap::Parser;
 use tapegrad::prelude::*;
 
-fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let path = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| "two_layer_net.dot".to_string()),
-    );
+/// Write the tape of the lecture note's two-layer network as Graphviz DOT.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// The DOT file to write
+    #[arg(default_value = "two_layer_net.dot")]
+    out: PathBuf,
+}
+
+fn main() {
+    support::exit_on_error(try_main());
+}
+
+fn try_main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
     let tape = Tape::new();
     let x = tape.constant(Tensor::<f64>::rand_normal(&[5, 4], 0.0, 1.0, 1));
     let w1 = tape.var(Tensor::rand_normal(&[4, 3], 0.0, 0.5, 2));
@@ -27,15 +40,15 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let z2 = a1.matmul(w2)?.add(b2)?;
     let loss = z2.cross_entropy(&[0, 1, 1, 0, 1])?;
 
-    // write beside the target and rename: a reader never sees half a file
-    let tmp = path.with_extension("dot.tmp");
-    std::fs::write(&tmp, loss.to_dot()).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).map_err(|e| format!("renaming to {}: {e}", path.display()))?;
+    support::write_atomically(&args.out, loss.to_dot().as_bytes())?;
     println!(
         "wrote {} ({} nodes on the tape)",
-        path.display(),
+        args.out.display(),
         tape.len()
     );
-    println!("render it with: dot -Tsvg {} -o graph.svg", path.display());
+    println!(
+        "render it with: dot -Tsvg {} -o graph.svg",
+        args.out.display()
+    );
     Ok(())
 }

@@ -62,7 +62,7 @@ fn compare(name: &str, widths: &[usize], act: Activation, batch: usize, steps: u
     let batch = (x64.cast::<f32>(), y.clone());
     let mut a = Mlp::<f32>::new(widths, act, Init::HeUniform, 2).unwrap();
     let mut b = a.clone();
-    let (mut sa, mut sb) = (Sgd::new(0.01), Sgd::new(0.01));
+    let (mut sa, mut sb) = (Sgd::new(0.01).unwrap(), Sgd::new(0.01).unwrap());
     let t_tape = median_us(steps, || {
         workloads::tape_step(&mut a, &mut sa, &batch);
     });

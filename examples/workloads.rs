@@ -97,7 +97,7 @@ fn train(
     warmup: usize,
     steps: usize,
 ) -> Vec<f64> {
-    let mut sgd = Sgd::new(lr);
+    let mut sgd = Sgd::new(lr).expect("a valid learning rate");
     time_steps(warmup, steps, |i| {
         workloads::tape_step(model, &mut sgd, &batches[i % batches.len()])
     })

@@ -13,8 +13,11 @@ use nn::{loss, Activation, Conv2d, Flatten, Init, Linear, MaxPool2d, Module, Seq
 fn a_small_cnn_learns_the_8x8_digits() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits/digits.csv.gz");
     let digits = load_digits(path).expect("data/digits/digits.csv.gz");
-    let (train_idx, test_idx) = train_test_split(digits.len(), 360.0 / 1797.0, 7);
-    let (train, test) = (digits.select(&train_idx), digits.select(&test_idx));
+    let (train_idx, test_idx) = train_test_split(digits.len(), 360.0 / 1797.0, 7).unwrap();
+    let (train, test) = (
+        digits.select(&train_idx).unwrap(),
+        digits.select(&test_idx).unwrap(),
+    );
 
     // conv 3×3 (8 channels, padding 1) → ReLU → max-pool 2 → 8·4·4 = 128 → 10
     let mut net = Sequential::<f32>::new()
@@ -36,8 +39,8 @@ fn a_small_cnn_learns_the_8x8_digits() {
         loss::accuracy(&net.forward(&s, s.input(x)).unwrap().value(), &test.labels).unwrap()
     };
     let before = accuracy(&net);
-    let mut adam = Adam::new(0.01);
-    let mut batches = Batches::new(train.len(), 32, 11);
+    let mut adam = Adam::new(0.01).unwrap();
+    let mut batches = Batches::new(train.len(), 32, 11).unwrap();
     for _ in 0..12 {
         for batch in batches.epoch() {
             let tape = Tape::new();

@@ -29,12 +29,56 @@ pub fn fmt_shape(shape: &[usize]) -> String {
 
 /// Number of elements of a tensor of this shape (1 for the scalar shape `[]`).
 ///
+/// The product is not checked: use it on the shapes of tensors that exist
+/// (every constructor and operation checks a new shape with
+/// [`checked_numel`] first), and `checked_numel` on shapes from elsewhere.
+///
 /// ```
 /// assert_eq!(autodiff::shape::numel(&[2, 3]), 6);
 /// assert_eq!(autodiff::shape::numel(&[]), 1);
 /// ```
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
+}
+
+/// The largest element count a tensor may have: its storage of `f64`s must
+/// stay below `isize::MAX` bytes, the bound of every Rust allocation.
+pub const MAX_ELEMENTS: usize = isize::MAX as usize / std::mem::size_of::<f64>();
+
+/// Number of elements of a tensor of this shape, in checked arithmetic.
+///
+/// ```
+/// use autodiff::shape::checked_numel;
+/// assert_eq!(checked_numel("reshape", &[2, 3])?, 6);
+/// let e = checked_numel("reshape", &[3, 1 << 63, 2]).unwrap_err();
+/// assert_eq!(e.kind(), autodiff::ErrorKind::Shape);
+/// assert!(e.to_string().starts_with("reshape: shape [3, 9223372036854775808, 2] has more elements"));
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::Shape`](crate::ErrorKind::Shape), naming `op` and the
+/// shape, when the product of the extents overflows or exceeds
+/// [`MAX_ELEMENTS`]. A zero extent makes a shape empty; the product of its
+/// other extents must still fit (so `[0, 2⁶³, 2]` is refused).
+pub fn checked_numel(op: &str, shape: &[usize]) -> Result<usize> {
+    // The nonzero extents are multiplied too, so that the strides and the
+    // sub-products of an empty tensor's shape cannot overflow either.
+    shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS)
+        .map(|n| if shape.contains(&0) { 0 } else { n })
+        .ok_or_else(|| {
+            Error::shape(
+                op,
+                format!(
+                    "shape {} has more elements than a tensor can hold (the product of its extents exceeds {MAX_ELEMENTS})",
+                    fmt_shape(shape)
+                ),
+            )
+        })
 }
 
 /// Row-major strides, in elements: the last axis has stride 1.
@@ -96,6 +140,7 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Shape> {
             ));
         };
     }
+    checked_numel(op, &out)?;
     Ok(out)
 }
 

@@ -53,7 +53,7 @@ struct Args {
     #[arg(long, default_value_t = 64)]
     batch: usize,
     /// Initial learning rate, annealed by a cosine schedule over the run
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = 2e-3, value_parser = support::learning_rate)]
     lr: f64,
     /// adam, or sgd with momentum 0.9
     #[arg(long, value_enum, default_value_t = OptimizerKind::Adam)]
@@ -99,15 +99,15 @@ fn predict(
 
 fn try_main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    if args.epochs == 0 || args.batch == 0 || args.lr.is_nan() || args.lr <= 0.0 {
-        return Err("--epochs and --batch must be at least 1 and --lr positive".into());
+    if args.epochs == 0 || args.batch == 0 {
+        return Err("--epochs and --batch must be at least 1".into());
     }
     let t = Instant::now();
     let mnist = load_mnist(&args.data)?;
     let train = if args.subset > 0 {
         mnist
             .train
-            .select(&(0..args.subset.min(mnist.train.len())).collect::<Vec<_>>())
+            .select(&(0..args.subset.min(mnist.train.len())).collect::<Vec<_>>())?
     } else {
         mnist.train.clone()
     };
@@ -133,11 +133,20 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
         nn::load(&mut net, path)?;
         println!("weights from {}", path.display());
     }
+    if train.is_empty() || mnist.test.is_empty() {
+        return Err(format!(
+            "{}: the training set ({} images) and the test set ({} images) must not be empty",
+            args.data.display(),
+            train.len(),
+            mnist.test.len()
+        )
+        .into());
+    }
     let mut opt: Box<dyn Optimizer<f32>> = match args.optimizer {
-        OptimizerKind::Adam => Box::new(Adam::new(args.lr)),
-        OptimizerKind::Sgd => Box::new(Sgd::new(args.lr).momentum(0.9)),
+        OptimizerKind::Adam => Box::new(Adam::new(args.lr)?),
+        OptimizerKind::Sgd => Box::new(Sgd::new(args.lr)?.momentum(0.9)?),
     };
-    let mut batches = Batches::new(train.len(), args.batch, args.seed + 100);
+    let mut batches = Batches::new(train.len(), args.batch, args.seed + 100)?;
     let steps = batches.len() * args.epochs;
     let schedule = CosineLr {
         base: args.lr,
@@ -162,7 +171,7 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
         );
         bar.set_prefix(epoch.to_string());
         let (mut total, mut seen) = (0.0f64, 0usize);
-        for batch in batches.epoch() {
+        for (k, batch) in batches.epoch().enumerate() {
             opt.set_lr(schedule.lr(step));
             step += 1;
             let tape = Tape::new();
@@ -170,9 +179,11 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
             let labels: Vec<usize> = batch.iter().map(|&i| train.labels[i]).collect();
             let logits = net.forward(&s, s.input(train.images.to_tensor(&batch)?))?;
             let loss = logits.cross_entropy(&labels)?;
+            // stop at the first non-finite loss, before a NaN model is saved
+            let value = loss::check_finite(f64::from(loss.value().item()?), epoch, k + 1)?;
             let grads = s.grads(loss)?;
             opt.step(&mut net, &grads)?;
-            total += f64::from(loss.value().item()?) * batch.len() as f64;
+            total += value * batch.len() as f64;
             seen += batch.len();
             bar.inc(1);
             if bar.position() % 50 == 0 {
@@ -216,11 +227,13 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
 /// 48 test digits (the first 36, then the next 12 mistakes) with their
 /// predicted labels, beside the confusion matrix.
 fn figure(test: &Labelled, predictions: &[usize]) -> Result<String, Box<dyn std::error::Error>> {
-    let mistakes: Vec<usize> = (36..test.len())
+    // fewer than 36 test images: show them all
+    let first = test.len().min(36);
+    let mistakes: Vec<usize> = (first..test.len())
         .filter(|&i| predictions[i] != test.labels[i])
         .take(12)
         .collect();
-    let shown: Vec<usize> = (0..36).chain(mistakes).collect();
+    let shown: Vec<usize> = (0..first).chain(mistakes).collect();
     let mut confusion = [[0usize; 10]; 10];
     for (p, &l) in predictions.iter().zip(&test.labels) {
         confusion[l][*p] += 1;
@@ -239,7 +252,7 @@ fn figure(test: &Labelled, predictions: &[usize]) -> Result<String, Box<dyn std:
             );
             let pixels: Vec<u8> = test
                 .images
-                .image(i)
+                .image(i)?
                 .iter()
                 .flat_map(|&p| [255 - p; 3])
                 .collect();

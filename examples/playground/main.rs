@@ -42,7 +42,7 @@ struct Args {
     #[arg(long, value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
     /// Learning rate (Task 1 uses 0.3; Playground's default is 0.03)
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.3, value_parser = support::learning_rate)]
     lr: f64,
     /// Mini-batch size
     #[arg(long, default_value_t = 10)]

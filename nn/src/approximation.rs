@@ -145,7 +145,7 @@ pub fn fit(config: &FitConfig) -> Result<Fit> {
         config.init,
         config.seed,
     )?;
-    let mut adam = Adam::new(config.lr);
+    let mut adam = Adam::new(config.lr)?;
     let schedule = CosineLr {
         base: config.lr,
         min: config.lr * 0.01,
@@ -159,7 +159,7 @@ pub fn fit(config: &FitConfig) -> Result<Fit> {
         let loss = model
             .forward(&s, s.input(x.clone()))?
             .mse(s.input(y.clone()))?;
-        train_mse = loss.value().item()?;
+        train_mse = crate::loss::check_finite(loss.value().item()?, 1, step + 1)?;
         adam.step(&mut model, &s.grads(loss)?)?;
     }
     let grid: Vec<f64> = (0..=1000)

@@ -47,6 +47,7 @@
 #![warn(missing_docs)]
 
 pub mod approximation;
+mod atomic_file;
 pub mod data;
 mod init;
 pub mod layers;
@@ -61,11 +62,12 @@ mod param;
 pub mod playground;
 mod session;
 
+pub use atomic_file::write_atomically;
 pub use autodiff;
 pub use data::files::FileError;
 pub use init::Init;
 pub use layers::{Activation, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Mlp, Sequential};
-pub use model_file::{load, save};
+pub use model_file::{load, load_with, save, LoadOptions};
 pub use module::{join, Module};
 pub use param::{Param, ParamId};
 pub use session::{ParamGrads, Session};

@@ -140,12 +140,15 @@ impl<T: Float> Op<T> for BceWithLogits {
     }
 }
 
-/// The share of rows of `logits` `[N, C]` whose largest entry is at the label.
+/// The share of rows of `logits` `[N, C]` whose largest entry is at the
+/// label. A row holding NaN is never correct.
 ///
 /// ```
 /// use autodiff::Tensor;
 /// let z = Tensor::from_vec(vec![0.9, 0.1, 0.2, 0.8], &[2, 2])?;
 /// assert_eq!(nn::loss::accuracy(&z, &[0, 0])?, 0.5);
+/// let nan = Tensor::from_vec(vec![f64::NAN; 4], &[2, 2])?;
+/// assert_eq!(nn::loss::accuracy(&nan, &[0, 0])?, 0.0);
 /// # Ok::<(), autodiff::Error>(())
 /// ```
 ///
@@ -178,12 +181,50 @@ pub fn accuracy<T: Float>(logits: &Tensor<T>, labels: &[usize]) -> Result<f64> {
     let correct = labels
         .iter()
         .enumerate()
-        .filter(|&(r, &label)| argmax(&logits.data()[r * c..(r + 1) * c]) == label)
+        .filter(|&(r, &label)| {
+            // a row holding NaN predicts nothing: it is never correct
+            let row = &logits.data()[r * c..(r + 1) * c];
+            !row.iter().any(|v| v.is_nan()) && argmax(row) == label
+        })
         .count();
     Ok(correct as f64 / n as f64)
 }
 
-/// The index of the largest entry (the first on ties).
+/// Checks a training loss: returns it when finite, else an error that names
+/// the epoch and the step (both counted from 1) where training diverged, so
+/// that a loop stops there instead of going on to write NaN figures or
+/// model files.
+///
+/// ```
+/// assert_eq!(nn::loss::check_finite(0.5, 1, 3)?, 0.5);
+/// let e = nn::loss::check_finite(f64::NAN, 2, 17).unwrap_err();
+/// assert_eq!(e.kind(), autodiff::ErrorKind::Anomaly);
+/// assert!(e.to_string().starts_with("training: the loss is NaN at epoch 2, step 17"));
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::Anomaly`](autodiff::ErrorKind::Anomaly) when `loss` is NaN
+/// or infinite.
+#[track_caller]
+pub fn check_finite(loss: f64, epoch: usize, step: usize) -> Result<f64> {
+    if loss.is_finite() {
+        return Ok(loss);
+    }
+    Err(Error::new(
+        autodiff::ErrorKind::Anomaly,
+        "training",
+        format!(
+            "the loss is {loss} at epoch {epoch}, step {step}: training diverged \
+             (a smaller learning rate, or anomaly mode to find the operation)"
+        ),
+    )
+    .at(std::panic::Location::caller()))
+}
+
+/// The index of the largest entry (the first on ties; NaN entries are never
+/// larger than another, so an all-NaN row gives 0 — [`accuracy`] counts a
+/// row with NaN as wrong).
 pub fn argmax<T: Float>(row: &[T]) -> usize {
     let mut best = 0;
     for (i, &v) in row.iter().enumerate() {

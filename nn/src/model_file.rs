@@ -2,10 +2,14 @@
 //! PyTorch-style names (`layers.0.weight`, …), so that PyTorch, candle or
 //! JAX can read what tapegrad writes and the other way round.
 //!
-//! Saving writes a temporary file beside the target and renames it, so a
-//! crash never leaves half a model behind. Loading is strict, like
-//! PyTorch's `load_state_dict(strict=True)`: every parameter must be in the
-//! file with its shape, and the file may hold nothing else.
+//! Saving goes through [`write_atomically`]: a unique temporary file beside
+//! the target, flushed to disk and renamed, so a crash or a killed process
+//! never leaves half a model behind. Loading is strict, like PyTorch's
+//! `load_state_dict(strict=True)`: every parameter must be in the file with
+//! its shape, and the file may hold nothing else; values that would not
+//! survive the conversion to the model's type (an f64 beyond f32's range)
+//! are refused, and so are NaN and infinite weights unless the caller opts
+//! in ([`LoadOptions::allow_non_finite`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,6 +19,9 @@ use autodiff::shape::fmt_shape;
 use autodiff::{Float, Tensor};
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
+use safetensors::SafeTensorError;
+
+use crate::atomic_file::write_atomically;
 use crate::data::files::FileError;
 use crate::module::Module;
 
@@ -93,27 +100,105 @@ pub fn save<T: Float>(model: &dyn Module<T>, path: impl AsRef<Path>) -> Result<(
         );
     });
     let bytes = safetensors::serialize(entries.iter(), &None)
-        .map_err(|e| FileError::new(path, format!("cannot encode the model: {e}")))?;
-    let tmp = path.with_extension("safetensors.tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| FileError::new(&tmp, format!("cannot write: {e}")))?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| FileError::new(path, format!("cannot rename {} to it: {e}", tmp.display())))
+        .map_err(|e| FileError::new(path, format!("cannot encode the model: {}", explain(&e))))?;
+    write_atomically(path, &bytes)
+}
+
+/// How [`load_with`] treats what it reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Accept NaN and infinite weights (off by default: such a file is
+    /// almost always the product of a diverged run).
+    pub allow_non_finite: bool,
+}
+
+/// What a safetensors error means, in words.
+fn explain(e: &SafeTensorError) -> String {
+    match e {
+        SafeTensorError::InvalidHeader => "its header is not UTF-8 text".into(),
+        SafeTensorError::InvalidHeaderStart => "its header does not start with '{'".into(),
+        SafeTensorError::InvalidHeaderDeserialization => {
+            "its header is not the JSON table of tensors safetensors expects".into()
+        }
+        SafeTensorError::HeaderTooLarge => {
+            "its first 8 bytes announce a header larger than 100 MB (not a safetensors file?)".into()
+        }
+        SafeTensorError::HeaderTooSmall => {
+            "it is shorter than the 8-byte header length that starts every safetensors file".into()
+        }
+        SafeTensorError::InvalidHeaderLength => {
+            "its header length points past the end of the file (truncated?)".into()
+        }
+        SafeTensorError::TensorNotFound(name) => format!("it has no tensor named {name}"),
+        SafeTensorError::TensorInvalidInfo => {
+            "a tensor's shape and dtype do not match its byte range".into()
+        }
+        SafeTensorError::InvalidOffset(name) => {
+            format!("the byte range of tensor {name} is invalid (overlapping, out of order or past the end)")
+        }
+        SafeTensorError::IoError(e) => format!("input/output error: {e}"),
+        SafeTensorError::JsonError(e) => format!("its header is not valid JSON: {e}"),
+        SafeTensorError::InvalidTensorView(dtype, shape, len) => format!(
+            "a {dtype:?} tensor of shape {} cannot be made of {len} bytes",
+            fmt_shape(shape)
+        ),
+        SafeTensorError::MetadataIncompleteBuffer => {
+            "the tensors' byte ranges do not cover the data that follows the header (truncated, or bytes added?)".into()
+        }
+        SafeTensorError::ValidationOverflow => {
+            "a tensor's shape or byte size overflows (a corrupt header)".into()
+        }
+    }
 }
 
 /// Reads the parameters of `model` from the safetensors file at `path`
-/// (F32 or F64, converted to the model's element type).
+/// (F32 or F64, converted to the model's element type), refusing NaN and
+/// infinite weights: [`load_with`] with the default [`LoadOptions`].
 ///
 /// # Errors
 /// A [`FileError`] naming the file and the fault: unreadable or not
-/// safetensors; a parameter missing, of another shape or of another dtype;
-/// tensors in the file that the model does not have. The model is left
-/// unchanged on any error.
+/// safetensors (said in words); a parameter missing, of another shape or of
+/// another dtype; an f64 value beyond the range of the model's f32; a NaN
+/// or infinite weight; tensors in the file that the model does not have.
+/// The model is left unchanged on any error.
 pub fn load<T: Float>(model: &mut dyn Module<T>, path: impl AsRef<Path>) -> Result<(), FileError> {
+    load_with(model, path, LoadOptions::default())
+}
+
+/// [`load`] with options: `allow_non_finite` accepts NaN and infinite
+/// weights.
+///
+/// ```
+/// use autodiff::Tensor;
+/// use nn::{Linear, LoadOptions, Module};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("nan.safetensors");
+/// let nan = Linear::from_tensors(Tensor::from_vec(vec![f64::NAN], &[1, 1])?, None)?;
+/// nn::save(&nan, &path)?;
+/// let mut layer = Linear::from_tensors(Tensor::from_vec(vec![0.0f64], &[1, 1])?, None)?;
+/// assert!(nn::load(&mut layer, &path).is_err());
+/// nn::load_with(&mut layer, &path, LoadOptions { allow_non_finite: true })?;
+/// assert!(layer.weight.value().data()[0].is_nan());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`load`], without the error for non-finite weights when they are
+/// allowed.
+pub fn load_with<T: Float>(
+    model: &mut dyn Module<T>,
+    path: impl AsRef<Path>,
+    options: LoadOptions,
+) -> Result<(), FileError> {
     let path = path.as_ref();
     let bytes =
         std::fs::read(path).map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
-    let file = SafeTensors::deserialize(&bytes)
-        .map_err(|e| FileError::new(path, format!("not a safetensors file: {e}")))?;
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| {
+        FileError::new(
+            path,
+            format!("not a valid safetensors file: {}", explain(&e)),
+        )
+    })?;
 
     // read and check everything first, so that a bad file changes nothing
     let mut values: BTreeMap<String, Tensor<T>> = BTreeMap::new();
@@ -122,7 +207,7 @@ pub fn load<T: Float>(model: &mut dyn Module<T>, path: impl AsRef<Path>) -> Resu
         if fault.is_some() {
             return;
         }
-        match read_tensor::<T>(&file, name, p.value().shape()) {
+        match read_tensor::<T>(&file, name, p.value().shape(), options) {
             Ok(t) => {
                 values.insert(name.to_string(), t);
             }
@@ -159,6 +244,7 @@ fn read_tensor<T: Float>(
     file: &SafeTensors<'_>,
     name: &str,
     shape: &[usize],
+    options: LoadOptions,
 ) -> Result<Tensor<T>, String> {
     let view = file
         .tensor(name)
@@ -170,16 +256,16 @@ fn read_tensor<T: Float>(
             fmt_shape(shape)
         ));
     }
-    let data: Vec<T> = match view.dtype() {
+    let values: Vec<f64> = match view.dtype() {
         Dtype::F32 => view
             .data()
             .chunks_exact(4)
-            .map(|b| T::of_f64(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))))
+            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
             .collect(),
         Dtype::F64 => view
             .data()
             .chunks_exact(8)
-            .map(|b| T::of_f64(f64::from_le_bytes(b.try_into().expect("8 bytes"))))
+            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
             .collect(),
         other => {
             return Err(format!(
@@ -187,5 +273,22 @@ fn read_tensor<T: Float>(
             ))
         }
     };
+    let mut data = Vec::with_capacity(values.len());
+    for (i, &v) in values.iter().enumerate() {
+        let converted = T::of_f64(v);
+        if !v.is_finite() && !options.allow_non_finite {
+            return Err(format!(
+                "parameter {name} holds {v} at element {i}: refusing non-finite weights \
+                 (LoadOptions {{ allow_non_finite: true }} accepts them)"
+            ));
+        }
+        if v.is_finite() && !converted.is_finite() {
+            return Err(format!(
+                "parameter {name} holds {v:e} at element {i}, beyond the range of {}",
+                T::NAME
+            ));
+        }
+        data.push(converted);
+    }
     Tensor::from_vec(data, shape).map_err(|e| format!("parameter {name}: {e}"))
 }

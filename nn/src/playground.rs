@@ -9,7 +9,7 @@ use autodiff::{Result, Tape, Tensor};
 use crate::data::{features, rows, train_test_split, Batches, Dataset, Feature, Points};
 use crate::init::Init;
 use crate::layers::{Activation, Mlp};
-use crate::loss::accuracy;
+use crate::loss::{accuracy, check_finite};
 use crate::module::Module;
 use crate::optim::{Adam, Optimizer, Sgd};
 use crate::session::Session;
@@ -181,8 +181,19 @@ fn evaluate(model: &Mlp<f64>, x: &Tensor<f64>, labels: &[usize]) -> Result<(f64,
 ///
 /// # Errors
 /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for an empty
-/// feature list; shape errors of training otherwise.
-pub fn run(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> Result<Run> {
+/// feature list, a noise outside [0, 0.5], a test fraction outside [0, 1],
+/// an empty training set, a batch size or layer width of 0, or a learning
+/// rate that is not finite and ≥ 0;
+/// [`ErrorKind::Anomaly`](autodiff::ErrorKind::Anomaly) naming the epoch and
+/// step when the training loss becomes NaN or infinite (training stops
+/// there). Every error names the caller's line.
+#[track_caller]
+pub fn run(config: &Config, on_epoch: impl FnMut(usize, &EpochStats)) -> Result<Run> {
+    let at = std::panic::Location::caller();
+    run_config(config, on_epoch).map_err(|e| e.at(at))
+}
+
+fn run_config(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> Result<Run> {
     if config.features.is_empty() {
         return Err(autodiff::Error::argument(
             "playground::run",
@@ -191,13 +202,22 @@ pub fn run(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> Res
     }
     let points = config
         .dataset
-        .generate(config.points, config.noise, config.seed);
+        .generate(config.points, config.noise, config.seed)?;
     let (train_idx, test_idx) = train_test_split(
         points.len(),
         config.test_fraction,
         config.seed.wrapping_add(1),
-    );
-    let (train, test) = (points.select(&train_idx), points.select(&test_idx));
+    )?;
+    if train_idx.is_empty() {
+        return Err(autodiff::Error::argument(
+            "playground::run",
+            format!(
+                "the training set is empty: {} points × (1 − test fraction {}) rounds to 0",
+                config.points, config.test_fraction
+            ),
+        ));
+    }
+    let (train, test) = (points.select(&train_idx)?, points.select(&test_idx)?);
     let x_train = features::<f64>(&train, &config.features);
     let x_test = features::<f64>(&test, &config.features);
 
@@ -211,10 +231,10 @@ pub fn run(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> Res
         config.seed.wrapping_add(2),
     )?;
     let mut optimizer: Box<dyn Optimizer<f64>> = match config.optimizer {
-        OptimizerKind::Sgd => Box::new(Sgd::new(config.lr)),
-        OptimizerKind::Adam => Box::new(Adam::new(config.lr)),
+        OptimizerKind::Sgd => Box::new(Sgd::new(config.lr)?),
+        OptimizerKind::Adam => Box::new(Adam::new(config.lr)?),
     };
-    let mut batches = Batches::new(train.len(), config.batch, config.seed.wrapping_add(3));
+    let mut batches = Batches::new(train.len(), config.batch, config.seed.wrapping_add(3))?;
 
     let stats = |model: &Mlp<f64>| -> Result<EpochStats> {
         let (train_loss, train_accuracy) = evaluate(model, &x_train, &train.labels)?;
@@ -229,12 +249,14 @@ pub fn run(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> Res
     let mut history = vec![stats(&model)?];
     on_epoch(0, &history[0]);
     for epoch in 1..=config.epochs {
-        for batch in batches.epoch() {
+        for (step, batch) in batches.epoch().enumerate() {
             let tape = Tape::new();
             let s = Session::train(&tape);
             let labels: Vec<usize> = batch.iter().map(|&i| train.labels[i]).collect();
             let logits = model.forward(&s, s.input(rows(&x_train, &batch)?))?;
-            let grads = s.grads(logits.cross_entropy(&labels)?)?;
+            let loss = logits.cross_entropy(&labels)?;
+            check_finite(loss.value().item()?, epoch, step + 1)?;
+            let grads = s.grads(loss)?;
             optimizer.step(&mut model, &grads)?;
         }
         history.push(stats(&model)?);

@@ -5,7 +5,7 @@ use nn::data::{features, rows, train_test_split, Batches, Dataset, Feature};
 
 #[test]
 fn circle_points_lie_in_the_disc_or_the_ring_half_and_half() {
-    let p = Dataset::Circle.generate(500, 0.0, 7);
+    let p = Dataset::Circle.generate(500, 0.0, 7).unwrap();
     assert_eq!(p.len(), 500);
     assert_eq!(p.labels.iter().filter(|&&l| l == 1).count(), 250);
     for (xy, &l) in p.xy.iter().zip(&p.labels) {
@@ -17,7 +17,7 @@ fn circle_points_lie_in_the_disc_or_the_ring_half_and_half() {
         }
     }
     // with noise, labels follow the noised position, so some points cross over
-    let noisy = Dataset::Circle.generate(500, 0.5, 7);
+    let noisy = Dataset::Circle.generate(500, 0.5, 7).unwrap();
     let flipped = noisy
         .xy
         .iter()
@@ -29,7 +29,7 @@ fn circle_points_lie_in_the_disc_or_the_ring_half_and_half() {
 
 #[test]
 fn xor_points_are_padded_away_from_the_axes_and_labelled_by_quadrant() {
-    let p = Dataset::Xor.generate(400, 0.0, 3);
+    let p = Dataset::Xor.generate(400, 0.0, 3).unwrap();
     for (xy, &l) in p.xy.iter().zip(&p.labels) {
         assert!(xy[0].abs() >= 0.3 && xy[1].abs() >= 0.3 && xy[0].abs() <= 5.3);
         assert_eq!(l == 1, xy[0] * xy[1] >= 0.0);
@@ -39,7 +39,7 @@ fn xor_points_are_padded_away_from_the_axes_and_labelled_by_quadrant() {
 #[test]
 fn gauss_blobs_have_their_centres_and_variances() {
     for (noise, variance) in [(0.0, 0.5), (0.5, 4.0)] {
-        let p = Dataset::Gauss.generate(4000, noise, 11);
+        let p = Dataset::Gauss.generate(4000, noise, 11).unwrap();
         for (label, centre) in [(1, 2.0), (0, -2.0)] {
             let xs: Vec<f64> =
                 p.xy.iter()
@@ -61,7 +61,7 @@ fn gauss_blobs_have_their_centres_and_variances() {
 #[test]
 fn spiral_points_follow_r_of_t() {
     let n = 200;
-    let p = Dataset::Spiral.generate(n, 0.0, 1);
+    let p = Dataset::Spiral.generate(n, 0.0, 1).unwrap();
     for (i, xy) in p.xy.iter().enumerate() {
         let k = i % (n / 2);
         let r = 5.0 * k as f64 / (n / 2) as f64;
@@ -81,14 +81,20 @@ fn datasets_are_reproducible_from_their_seed() {
         Dataset::Gauss,
         Dataset::Spiral,
     ] {
-        assert_eq!(d.generate(50, 0.2, 5), d.generate(50, 0.2, 5));
-        assert_ne!(d.generate(50, 0.2, 5), d.generate(50, 0.2, 6));
+        assert_eq!(
+            d.generate(50, 0.2, 5).unwrap(),
+            d.generate(50, 0.2, 5).unwrap()
+        );
+        assert_ne!(
+            d.generate(50, 0.2, 5).unwrap(),
+            d.generate(50, 0.2, 6).unwrap()
+        );
     }
 }
 
 #[test]
 fn the_seven_features_and_their_names() {
-    let p = Dataset::Xor.generate(3, 0.0, 2);
+    let p = Dataset::Xor.generate(3, 0.0, 2).unwrap();
     let x = features::<f64>(&p, &Feature::ALL);
     assert_eq!(x.shape(), &[3, 7]);
     for (r, xy) in p.xy.iter().enumerate() {
@@ -108,11 +114,14 @@ fn the_seven_features_and_their_names() {
 
 #[test]
 fn split_and_batches_cover_every_index_once() {
-    let (train, test) = train_test_split(501, 0.5, 9);
+    let (train, test) = train_test_split(501, 0.5, 9).unwrap();
     assert_eq!(train.len() + test.len(), 501);
     assert_eq!(test.len(), 251);
-    assert_eq!(train_test_split(501, 0.5, 9), (train.clone(), test.clone()));
-    let mut b = Batches::new(23, 5, 1);
+    assert_eq!(
+        train_test_split(501, 0.5, 9).unwrap(),
+        (train.clone(), test.clone())
+    );
+    let mut b = Batches::new(23, 5, 1).unwrap();
     assert_eq!(b.len(), 5);
     for _ in 0..3 {
         let mut seen: Vec<usize> = b.epoch().flatten().collect();

@@ -4,7 +4,7 @@
 
 use autodiff::{Result, Tape, Tensor, Var};
 use nn::optim::{Adam, Optimizer, Sgd};
-use nn::{Module, Param, ParamGrads, Session};
+use nn::{Linear, Module, Param, ParamGrads, Session};
 
 /// A module that is just one parameter vector.
 struct Theta(Param<f64>);
@@ -58,8 +58,9 @@ fn sgd_with_momentum_weight_decay_and_nesterov_follows_its_rule() {
     let (lr, mu, wd) = (0.1, 0.9, 0.01);
     for nesterov in [false, true] {
         let mut opt = Sgd::new(lr)
-            .momentum(mu)
-            .weight_decay(wd)
+            .and_then(|o| o.momentum(mu))
+            .and_then(|o| o.weight_decay(wd))
+            .unwrap()
             .nesterov(nesterov);
         let got = trajectory(&mut opt, 6);
         // reference: g = θ + λθ; v = g (first) or μv + g; θ −= η(v or g + μv)
@@ -80,7 +81,7 @@ fn sgd_with_momentum_weight_decay_and_nesterov_follows_its_rule() {
 
 #[test]
 fn plain_sgd_shrinks_by_one_minus_lr() {
-    let got = trajectory(&mut Sgd::new(0.25), 3);
+    let got = trajectory(&mut Sgd::new(0.25).unwrap(), 3);
     for (k, theta) in got.iter().enumerate() {
         for (t, s) in theta.iter().zip(START) {
             assert!((t - s * 0.75f64.powi(k as i32 + 1)).abs() < 1e-15);
@@ -91,7 +92,10 @@ fn plain_sgd_shrinks_by_one_minus_lr() {
 #[test]
 fn adam_follows_its_rule_with_bias_correction() {
     let (lr, b1, b2, eps) = (0.05, 0.8, 0.95, 1e-6);
-    let mut opt = Adam::new(lr).betas(b1, b2).eps(eps);
+    let mut opt = Adam::new(lr)
+        .and_then(|o| o.betas(b1, b2))
+        .and_then(|o| o.eps(eps))
+        .unwrap();
     let got = trajectory(&mut opt, 8);
     let mut theta = START.to_vec();
     let (mut m, mut v) = (vec![0.0; 3], vec![0.0; 3]);
@@ -113,8 +117,8 @@ fn adam_follows_its_rule_with_bias_correction() {
 #[test]
 fn adam_and_sgd_minimise_the_quadratic() {
     for opt in [
-        &mut Adam::new(0.1) as &mut dyn Optimizer<f64>,
-        &mut Sgd::new(0.1).momentum(0.5),
+        &mut Adam::new(0.1).unwrap() as &mut dyn Optimizer<f64>,
+        &mut Sgd::new(0.1).and_then(|o| o.momentum(0.5)).unwrap(),
     ] {
         let last = trajectory(opt, 300).pop().unwrap();
         assert!(last.iter().all(|t| t.abs() < 1e-3), "{last:?}");
@@ -126,21 +130,78 @@ fn a_gradient_of_the_wrong_shape_is_an_error_naming_the_parameter() {
     let mut model = Theta(Param::new(Tensor::zeros(&[3])));
     let mut grads = ParamGrads::default();
     grads.insert(&model.0, Tensor::zeros(&[4]));
-    let err = Sgd::new(0.1).step(&mut model, &grads).unwrap_err();
+    let err = Sgd::new(0.1).unwrap().step(&mut model, &grads).unwrap_err();
     assert_eq!(
         err.to_string(),
         "Sgd::step: parameter theta has shape [3] but its gradient [4]"
     );
-    let err = Adam::new(0.1).step(&mut model, &grads).unwrap_err();
+    let err = Adam::new(0.1)
+        .unwrap()
+        .step(&mut model, &grads)
+        .unwrap_err();
     assert!(err.to_string().starts_with("Adam::step: parameter theta"));
 }
 
 #[test]
 fn learning_rates_can_be_read_and_set() {
-    let mut opt = Adam::<f64>::new(0.1);
+    let mut opt = Adam::<f64>::new(0.1).unwrap();
     opt.set_lr(0.01);
     assert_eq!(opt.lr(), 0.01);
-    let mut sgd = Sgd::<f32>::new(0.5);
+    let mut sgd = Sgd::<f32>::new(0.5).unwrap();
     sgd.set_lr(0.25);
     assert_eq!(sgd.lr(), 0.25);
+}
+
+#[test]
+fn optimizers_refuse_hyperparameters_that_are_not_numbers_or_out_of_range() {
+    let bad_rates = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.1];
+    for lr in bad_rates {
+        let e = Sgd::<f64>::new(lr).unwrap_err();
+        assert_eq!(e.kind(), autodiff::ErrorKind::Argument);
+        assert!(e.to_string().starts_with("Sgd::new: learning rate"), "{e}");
+        assert!(e.to_string().contains(file!()), "{e}");
+        let e = Adam::<f64>::new(lr).unwrap_err();
+        assert!(e.to_string().starts_with("Adam::new: learning rate"), "{e}");
+    }
+    let sgd = || Sgd::<f64>::new(0.1).unwrap();
+    for mu in [f64::NAN, -0.5, 1.0, 2.0] {
+        assert!(sgd().momentum(mu).is_err(), "momentum {mu}");
+    }
+    for wd in [f64::NAN, f64::INFINITY, -1e-4] {
+        assert!(sgd().weight_decay(wd).is_err(), "weight decay {wd}");
+    }
+    let adam = || Adam::<f64>::new(0.1).unwrap();
+    for eps in [0.0, -1e-8, f64::NAN, f64::INFINITY] {
+        let e = adam().eps(eps).unwrap_err();
+        assert!(e.to_string().starts_with("Adam::eps: eps"), "{e}");
+    }
+    for (b1, b2) in [(1.0, 0.999), (0.9, 1.0), (-0.1, 0.999), (f64::NAN, 0.999)] {
+        assert!(adam().betas(b1, b2).is_err(), "betas {b1}, {b2}");
+    }
+    assert!(adam().weight_decay(f64::NAN).is_err());
+    // the edges that are valid
+    assert!(Sgd::<f64>::new(0.0).is_ok());
+    assert!(sgd().momentum(0.0).is_ok() && adam().betas(0.0, 0.0).is_ok());
+}
+
+#[test]
+fn a_learning_rate_set_to_nan_fails_the_next_step_and_changes_no_weight() {
+    let mut model =
+        Linear::from_tensors(Tensor::from_vec(vec![1.0f64], &[1, 1]).unwrap(), None).unwrap();
+    let tape = Tape::new();
+    let s = Session::train(&tape);
+    let y = model
+        .forward(&s, s.input(Tensor::from_vec(vec![2.0], &[1, 1]).unwrap()))
+        .unwrap();
+    let grads = s.grads(y.sum().unwrap()).unwrap();
+    let optimizers: [Box<dyn Optimizer<f64>>; 2] = [
+        Box::new(Sgd::new(0.1).unwrap()),
+        Box::new(Adam::new(0.1).unwrap()),
+    ];
+    for mut opt in optimizers {
+        opt.set_lr(f64::NAN);
+        let e = opt.step(&mut model, &grads).unwrap_err();
+        assert!(e.to_string().contains("learning rate NaN"), "{e}");
+        assert_eq!(model.weight.value().data(), &[1.0]);
+    }
 }

@@ -78,6 +78,7 @@ impl<T: Float> Op<T> for Matmul {
         } else {
             smallvec![batch, m, n]
         };
+        crate::shape::checked_numel("matmul", &shape)?;
         let mut out = Tensor::for_overwrite(&shape);
         gemm::batched_into(
             batch,

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::{layout, reduce};
 use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
-use crate::shape::{broadcasts_to, fmt_shape, normalize_axis, numel, Shape};
+use crate::shape::{broadcasts_to, checked_numel, fmt_shape, normalize_axis, numel, Shape};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 
@@ -111,6 +111,7 @@ impl<T: Float> Op<T> for BroadcastTo {
                 ),
             ));
         }
+        checked_numel("broadcast_to", &self.shape)?;
         Ok(reduce::broadcast_to(x[0], &self.shape))
     }
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
@@ -266,6 +267,12 @@ impl<T: Float> Op<T> for Concat {
                 ));
             }
         }
+        let mut shape: Shape = first.shape().into();
+        shape[axis] = x
+            .iter()
+            .try_fold(0usize, |acc, t| acc.checked_add(t.shape()[axis]))
+            .unwrap_or(usize::MAX);
+        checked_numel("concat", &shape)?;
         self.axis = axis as isize;
         Ok(layout::concat(x, axis))
     }
@@ -310,6 +317,9 @@ impl<T: Float> Op<T> for IndexSelect {
                 ),
             ));
         }
+        let mut shape: Shape = x[0].shape().into();
+        shape[axis] = self.indices.len();
+        checked_numel("index_select", &shape)?;
         self.axis = axis as isize;
         Ok(layout::index_select(x[0], axis, &self.indices))
     }
@@ -390,7 +400,9 @@ impl<'t, T: Float> Var<'t, T> {
     pub fn flatten_batch(self) -> Result<Self> {
         let shape = self.shape();
         let Some(&n) = shape.first() else {
-            return Err(Error::shape("flatten_batch", "a scalar has no batch axis"));
+            return Err(
+                Error::shape("flatten_batch", "a scalar has no batch axis").at(Location::caller())
+            );
         };
         self.reshape(&[n, numel(&shape[1..])])
     }
@@ -439,7 +451,8 @@ impl<'t, T: Float> Var<'t, T> {
                     "{} has rank {rank}; transpose needs at least 2 axes",
                     fmt_shape(&self.shape())
                 ),
-            ));
+            )
+            .at(Location::caller()));
         }
         self.transpose(rank as isize - 2, rank as isize - 1)
     }
@@ -459,9 +472,10 @@ impl<'t, T: Float> Var<'t, T> {
     /// [`ErrorKind::Index`](crate::ErrorKind::Index) for an axis out of range.
     #[track_caller]
     pub fn transpose(self, a: isize, b: isize) -> Result<Self> {
+        let at = Location::caller();
         let shape = self.shape();
-        let a = normalize_axis("transpose", a, &shape).map_err(|e| e.at(Location::caller()))?;
-        let b = normalize_axis("transpose", b, &shape).map_err(|e| e.at(Location::caller()))?;
+        let a = normalize_axis("transpose", a, &shape).map_err(|e| e.at(at))?;
+        let b = normalize_axis("transpose", b, &shape).map_err(|e| e.at(at))?;
         let mut perm: Shape = (0..shape.len()).collect();
         perm.swap(a, b);
         self.tape

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::shape::{fmt_shape, numel, strides, Shape};
+use crate::shape::{checked_numel, fmt_shape, numel, strides, Shape};
 
 /// An n-dimensional, row-major (C-order) array of `T`.
 ///
@@ -54,18 +54,21 @@ impl<T: Float> Tensor<T> {
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when `data.len()` is not
-    /// the product of `shape`.
+    /// the product of `shape`, or when that product overflows.
+    #[track_caller]
     pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self> {
-        if data.len() != numel(shape) {
+        let at = std::panic::Location::caller();
+        let n = checked_numel("Tensor::from_vec", shape).map_err(|e| e.at(at))?;
+        if data.len() != n {
             return Err(Error::shape(
                 "Tensor::from_vec",
                 format!(
-                    "{} elements cannot fill shape {} ({} elements)",
+                    "{} elements cannot fill shape {} ({n} elements)",
                     data.len(),
                     fmt_shape(shape),
-                    numel(shape)
                 ),
-            ));
+            )
+            .at(at));
         }
         Ok(Self::from_parts(data, shape.into()))
     }
@@ -103,8 +106,35 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(Tensor::full(&[2], 7.0).data(), &[7.0, 7.0]);
     /// # Ok::<(), autodiff::Error>(())
     /// ```
+    ///
+    /// # Panics
+    /// When the shape has more elements than a tensor can hold
+    /// ([`shape::MAX_ELEMENTS`](crate::shape::MAX_ELEMENTS)), like `vec!`
+    /// with an impossible length; the message names the shape and the
+    /// caller's line. [`try_full`](Self::try_full) returns that as an error.
+    #[track_caller]
     pub fn full(shape: &[usize], value: T) -> Self {
-        let n = numel(shape);
+        Self::try_full(shape, value).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`full`](Self::full) for shapes that may be too large: an error
+    /// instead of a panic.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// assert_eq!(Tensor::try_full(&[2], 7.0)?.data(), &[7.0, 7.0]);
+    /// let e = Tensor::<f32>::try_full(&[1 << 32, 1 << 32], 1.0).unwrap_err();
+    /// assert_eq!(e.op(), "Tensor::full");
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the product of the
+    /// extents overflows or exceeds [`shape::MAX_ELEMENTS`](crate::shape::MAX_ELEMENTS).
+    #[track_caller]
+    pub fn try_full(shape: &[usize], value: T) -> Result<Self> {
+        let at = std::panic::Location::caller();
+        let n = checked_numel("Tensor::full", shape).map_err(|e| e.at(at))?;
         let data = match pool::take::<T>(n) {
             Some(mut buffer) => {
                 Arc::get_mut(&mut buffer)
@@ -114,7 +144,7 @@ impl<T: Float> Tensor<T> {
             }
             None => std::iter::repeat_n(value, n).collect(),
         };
-        Self::from_shared(data, shape.into())
+        Ok(Self::from_shared(data, shape.into()))
     }
 
     /// A tensor of `shape` for a kernel that writes every element: its
@@ -128,8 +158,13 @@ impl<T: Float> Tensor<T> {
     /// t.data_mut().copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
     /// assert_eq!(t.data(), &[1.0, 2.0, 3.0, 4.0]);
     /// ```
+    ///
+    /// # Panics
+    /// As [`full`](Self::full), for a shape with too many elements.
+    #[track_caller]
     pub fn for_overwrite(shape: &[usize]) -> Self {
-        match pool::take::<T>(numel(shape)) {
+        let n = checked_numel("Tensor::for_overwrite", shape).unwrap_or_else(|e| panic!("{e}"));
+        match pool::take::<T>(n) {
             Some(buffer) => Self::from_shared(buffer, shape.into()),
             None => Self::zeros(shape),
         }
@@ -142,6 +177,11 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(Tensor::<f32>::zeros(&[3]).data(), &[0.0; 3]);
     /// # Ok::<(), autodiff::Error>(())
     /// ```
+    ///
+    /// # Panics
+    /// As [`full`](Self::full), for a shape with too many elements
+    /// ([`try_full`](Self::try_full) returns an error instead).
+    #[track_caller]
     pub fn zeros(shape: &[usize]) -> Self {
         Self::full(shape, T::zero())
     }
@@ -153,6 +193,11 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(Tensor::<f64>::ones(&[2, 2]).numel(), 4);
     /// # Ok::<(), autodiff::Error>(())
     /// ```
+    ///
+    /// # Panics
+    /// As [`full`](Self::full), for a shape with too many elements
+    /// ([`try_full`](Self::try_full) returns an error instead).
+    #[track_caller]
     pub fn ones(shape: &[usize]) -> Self {
         Self::full(shape, T::one())
     }
@@ -164,10 +209,15 @@ impl<T: Float> Tensor<T> {
     /// let eye = Tensor::<f64>::from_fn(&[2, 2], |i| if i[0] == i[1] { 1.0 } else { 0.0 });
     /// assert_eq!(eye.data(), &[1.0, 0.0, 0.0, 1.0]);
     /// ```
+    ///
+    /// # Panics
+    /// As [`full`](Self::full), for a shape with too many elements.
+    #[track_caller]
     pub fn from_fn(shape: &[usize], mut f: impl FnMut(&[usize]) -> T) -> Self {
-        let mut data = Vec::with_capacity(numel(shape));
+        let n = checked_numel("Tensor::from_fn", shape).unwrap_or_else(|e| panic!("{e}"));
+        let mut data = Vec::with_capacity(n);
         let mut idx = vec![0usize; shape.len()];
-        for _ in 0..numel(shape) {
+        for _ in 0..n {
             data.push(f(&idx));
             for ax in (0..shape.len()).rev() {
                 idx[ax] += 1;
@@ -187,6 +237,10 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(Tensor::<f64>::eye(2).data(), &[1.0, 0.0, 0.0, 1.0]);
     /// # Ok::<(), autodiff::Error>(())
     /// ```
+    ///
+    /// # Panics
+    /// As [`full`](Self::full), when `n²` elements are too many.
+    #[track_caller]
     pub fn eye(n: usize) -> Self {
         Self::from_fn(&[n, n], |i| if i[0] == i[1] { T::one() } else { T::zero() })
     }
@@ -328,8 +382,10 @@ impl<T: Float> Tensor<T> {
     /// # Errors
     /// [`ErrorKind::Index`](crate::ErrorKind::Index) when the index has the
     /// wrong length or is out of bounds.
+    #[track_caller]
     pub fn get(&self, index: &[usize]) -> Result<T> {
-        Ok(self.data[self.offset("Tensor::get", index)?])
+        let at = std::panic::Location::caller();
+        Ok(self.data[self.offset("Tensor::get", index).map_err(|e| e.at(at))?])
     }
 
     /// The value of a one-element tensor (of any rank).
@@ -344,6 +400,7 @@ impl<T: Float> Tensor<T> {
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the tensor does not
     /// have exactly one element.
+    #[track_caller]
     pub fn item(&self) -> Result<T> {
         if self.numel() != 1 {
             return Err(Error::shape(
@@ -353,7 +410,8 @@ impl<T: Float> Tensor<T> {
                     fmt_shape(&self.shape),
                     self.numel()
                 ),
-            ));
+            )
+            .at(std::panic::Location::caller()));
         }
         Ok(self.data[0])
     }
@@ -368,19 +426,23 @@ impl<T: Float> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the element counts differ.
+    /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the element counts
+    /// differ or the new shape's count overflows.
+    #[track_caller]
     pub fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        if numel(shape) != self.numel() {
+        let at = std::panic::Location::caller();
+        let n = checked_numel("reshape", shape).map_err(|e| e.at(at))?;
+        if n != self.numel() {
             return Err(Error::shape(
                 "reshape",
                 format!(
-                    "{} -> {}: element counts {} and {} differ",
+                    "{} -> {}: element counts {} and {n} differ",
                     fmt_shape(&self.shape),
                     fmt_shape(shape),
                     self.numel(),
-                    numel(shape)
                 ),
-            ));
+            )
+            .at(at));
         }
         Ok(Tensor {
             shape: shape.into(),
@@ -417,6 +479,7 @@ impl<T: Float> Tensor<T> {
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes differ
     /// (no broadcasting: see [`Var::add`](crate::Var::add) for that).
+    #[track_caller]
     pub fn zip_map(&self, other: &Self, f: impl Fn(T, T) -> T + Sync) -> Result<Self> {
         if self.shape != other.shape {
             return Err(Error::shape(
@@ -426,7 +489,8 @@ impl<T: Float> Tensor<T> {
                     fmt_shape(&self.shape),
                     fmt_shape(&other.shape)
                 ),
-            ));
+            )
+            .at(std::panic::Location::caller()));
         }
         Ok(crate::kernels::elementwise::zip_same(self, other, &f))
     }
@@ -458,6 +522,7 @@ impl<T: Float> Tensor<T> {
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](crate::ErrorKind::Shape) when the shapes differ.
+    #[track_caller]
     pub fn max_abs_diff(&self, other: &Self) -> Result<T> {
         if self.shape != other.shape {
             return Err(Error::shape(
@@ -467,7 +532,8 @@ impl<T: Float> Tensor<T> {
                     fmt_shape(&self.shape),
                     fmt_shape(&other.shape)
                 ),
-            ));
+            )
+            .at(std::panic::Location::caller()));
         }
         Ok(self
             .data

@@ -7,7 +7,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::Tensor;
 use crate::float::Float;
-use crate::shape::numel;
+use crate::shape::checked_numel;
 
 impl<T: Float> Tensor<T> {
     /// Elements drawn uniformly from `[low, high)`, reproducibly from `seed`.
@@ -18,10 +18,14 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(a, Tensor::rand_uniform(&[2, 3], -1.0, 1.0, 7));
     /// assert!(a.data().iter().all(|&x| (-1.0..=1.0).contains(&x)));
     /// ```
+    ///
+    /// # Panics
+    /// As [`Tensor::full`], for a shape with too many elements.
+    #[track_caller]
     pub fn rand_uniform(shape: &[usize], low: T, high: T, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (lo, hi) = (low.as_f64(), high.as_f64());
-        let data = (0..numel(shape))
+        let data = (0..checked_numel("Tensor::rand", shape).unwrap_or_else(|e| panic!("{e}")))
             .map(|_| T::of_f64(lo + (hi - lo) * rng.random::<f64>()))
             .collect();
         Self::from_parts(data, shape.into())
@@ -38,10 +42,14 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t, Tensor::rand_normal(&[1000], 0.0, 1.0, 3)); // same seed, same tensor
     /// # Ok::<(), autodiff::Error>(())
     /// ```
+    ///
+    /// # Panics
+    /// As [`Tensor::full`], for a shape with too many elements.
+    #[track_caller]
     pub fn rand_normal(shape: &[usize], mean: T, std: T, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (m, s) = (mean.as_f64(), std.as_f64());
-        let data = (0..numel(shape))
+        let data = (0..checked_numel("Tensor::rand", shape).unwrap_or_else(|e| panic!("{e}")))
             .map(|_| {
                 let z: f64 = StandardNormal.sample(&mut rng);
                 T::of_f64(m + s * z)

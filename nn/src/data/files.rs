@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use autodiff::{Float, Tensor};
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 /// A data or model file that could not be read or written: the file and
 /// what was wrong.
@@ -45,10 +45,19 @@ impl std::error::Error for FileError {}
 fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, FileError> {
     let raw = std::fs::read(path).map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
+        // Every member of the file, as gzip (RFC 1952 §2.2) and gunzip read
+        // it: a second member is the continuation of the data, and bytes
+        // after the last member that are not a member are an error, never
+        // silently dropped.
         let mut out = Vec::new();
-        GzDecoder::new(raw.as_slice())
+        MultiGzDecoder::new(raw.as_slice())
             .read_to_end(&mut out)
-            .map_err(|e| FileError::new(path, format!("broken gzip stream: {e}")))?;
+            .map_err(|e| {
+                FileError::new(
+                    path,
+                    format!("broken gzip stream (or bytes after its last member): {e}"),
+                )
+            })?;
         Ok(out)
     } else {
         Ok(raw)
@@ -125,6 +134,29 @@ pub struct Images {
 }
 
 impl Images {
+    /// The number of pixels of one image, after checking that the public
+    /// fields agree: `pixels.len() == count · rows · cols` (in checked
+    /// arithmetic).
+    fn image_size(&self, op: &str) -> autodiff::Result<usize> {
+        let size = self.rows.checked_mul(self.cols);
+        match size.and_then(|s| s.checked_mul(self.count)) {
+            Some(total) if total == self.pixels.len() => Ok(size.unwrap_or(0)),
+            _ => Err(autodiff::Error::shape(
+                op,
+                format!(
+                    "{} images of {}×{} pixels need {} pixels, `pixels` holds {}",
+                    self.count,
+                    self.rows,
+                    self.cols,
+                    size.and_then(|s| s.checked_mul(self.count))
+                        .map_or("more than memory can address".to_string(), |t| t
+                            .to_string()),
+                    self.pixels.len()
+                ),
+            )),
+        }
+    }
+
     /// The images at `indices` as a `[k, 1, rows, cols]` tensor with values
     /// scaled to [0, 1].
     ///
@@ -132,35 +164,59 @@ impl Images {
     /// use nn::data::files::Images;
     /// let im = Images { count: 2, rows: 1, cols: 2, pixels: vec![0, 255, 51, 102], max_value: 255 };
     /// assert_eq!(im.to_tensor::<f32>(&[1])?.data(), &[0.2, 0.4]);
+    /// assert!(im.to_tensor::<f32>(&[2]).is_err());
+    /// let broken = Images { count: 3, ..im };
+    /// assert!(broken.to_tensor::<f32>(&[0]).is_err());
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     ///
     /// # Errors
-    /// [`ErrorKind::Index`](autodiff::ErrorKind::Index) for an index out of range.
+    /// [`ErrorKind::Index`](autodiff::ErrorKind::Index) for an index out of
+    /// range; [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when the
+    /// public fields disagree (`pixels.len() != count · rows · cols`).
+    #[track_caller]
     pub fn to_tensor<T: Float>(&self, indices: &[usize]) -> autodiff::Result<Tensor<T>> {
-        let size = self.rows * self.cols;
+        let at = std::panic::Location::caller();
+        let size = self.image_size("Images::to_tensor").map_err(|e| e.at(at))?;
         let max = f64::from(self.max_value.max(1));
-        let mut data = Vec::with_capacity(indices.len() * size);
+        let mut data = Vec::with_capacity(indices.len().saturating_mul(size));
         for &i in indices {
-            if i >= self.count {
-                return Err(autodiff::Error::index(
-                    "Images::to_tensor",
-                    format!("image {i} of {}", self.count),
-                ));
-            }
             data.extend(
-                self.pixels[i * size..(i + 1) * size]
+                self.image(i)
+                    .map_err(|e| autodiff::Error::index("Images::to_tensor", e.message()).at(at))?
                     .iter()
                     .map(|&p| T::of_f64(f64::from(p) / max)),
             );
         }
-        Tensor::from_vec(data, &[indices.len(), 1, self.rows, self.cols])
+        Tensor::from_vec(data, &[indices.len(), 1, self.rows, self.cols]).map_err(|e| e.at(at))
     }
 
     /// The pixels of image `i`.
-    pub fn image(&self, i: usize) -> &[u8] {
-        let size = self.rows * self.cols;
-        &self.pixels[i * size..(i + 1) * size]
+    ///
+    /// ```
+    /// use nn::data::files::Images;
+    /// let im = Images { count: 2, rows: 1, cols: 2, pixels: vec![0, 255, 51, 102], max_value: 255 };
+    /// assert_eq!(im.image(1)?, &[51, 102]);
+    /// assert!(im.image(2).is_err());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Index`](autodiff::ErrorKind::Index) when `i ≥ count`;
+    /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when the public
+    /// fields disagree.
+    #[track_caller]
+    pub fn image(&self, i: usize) -> autodiff::Result<&[u8]> {
+        let at = std::panic::Location::caller();
+        let size = self.image_size("Images::image").map_err(|e| e.at(at))?;
+        if i >= self.count {
+            return Err(autodiff::Error::index(
+                "Images::image",
+                format!("image {i} is out of range for {} images", self.count),
+            )
+            .at(at));
+        }
+        Ok(&self.pixels[i * size..(i + 1) * size])
     }
 }
 
@@ -229,19 +285,49 @@ impl Labelled {
     }
 
     /// The examples at `indices`, as a copy.
-    pub fn select(&self, indices: &[usize]) -> Labelled {
-        let size = self.images.rows * self.images.cols;
-        Labelled {
+    ///
+    /// ```
+    /// use nn::data::files::{Images, Labelled};
+    /// let images = Images { count: 2, rows: 1, cols: 1, pixels: vec![7, 9], max_value: 255 };
+    /// let set = Labelled { images, labels: vec![3, 4] };
+    /// assert_eq!(set.select(&[1])?.labels, [4]);
+    /// assert!(set.select(&[2]).is_err());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Index`](autodiff::ErrorKind::Index) for an index out of
+    /// range; [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when the
+    /// public fields disagree (pixels, count and labels).
+    #[track_caller]
+    pub fn select(&self, indices: &[usize]) -> autodiff::Result<Labelled> {
+        let at = std::panic::Location::caller();
+        if self.labels.len() != self.images.count {
+            return Err(autodiff::Error::shape(
+                "Labelled::select",
+                format!(
+                    "{} labels for {} images",
+                    self.labels.len(),
+                    self.images.count
+                ),
+            )
+            .at(at));
+        }
+        let mut pixels = Vec::new();
+        for &i in indices {
+            let image = self.images.image(i).map_err(|e| {
+                autodiff::Error::new(e.kind(), "Labelled::select", e.message()).at(at)
+            })?;
+            pixels.extend_from_slice(image);
+        }
+        Ok(Labelled {
             images: Images {
                 count: indices.len(),
-                pixels: indices
-                    .iter()
-                    .flat_map(|&i| self.images.pixels[i * size..(i + 1) * size].iter().copied())
-                    .collect(),
+                pixels,
                 ..self.images.clone()
             },
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
-        }
+        })
     }
 }
 
@@ -329,6 +415,12 @@ pub fn load_digits(path: impl AsRef<Path>) -> Result<Labelled, FileError> {
                 labels.push(v as usize);
             }
         }
+    }
+    if labels.is_empty() {
+        return Err(FileError::new(
+            path,
+            "holds no examples (expected lines of 64 pixels and a label)",
+        ));
     }
     let images = Images {
         count: labels.len(),

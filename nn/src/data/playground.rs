@@ -39,14 +39,28 @@ impl Dataset {
     ///
     /// ```
     /// use nn::data::Dataset;
-    /// let p = Dataset::Circle.generate(500, 0.0, 1);
+    /// let p = Dataset::Circle.generate(500, 0.0, 1)?;
     /// assert_eq!(p.len(), 500);
     /// // without noise, the label is exactly "inside radius 2.5"
     /// for (xy, &label) in p.xy.iter().zip(&p.labels) {
     ///     assert_eq!(label == 1, xy[0].hypot(xy[1]) < 2.5);
     /// }
+    /// assert!(Dataset::Gauss.generate(10, f64::NAN, 1).is_err());
+    /// # Ok::<(), autodiff::Error>(())
     /// ```
-    pub fn generate(self, n: usize, noise: f64, seed: u64) -> Points {
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when `noise` is
+    /// NaN or outside [0, 0.5] (the Playground's 0–50 %).
+    #[track_caller]
+    pub fn generate(self, n: usize, noise: f64, seed: u64) -> autodiff::Result<Points> {
+        if !(0.0..=0.5).contains(&noise) {
+            return Err(autodiff::Error::argument(
+                "Dataset::generate",
+                format!("noise {noise} is not in [0, 0.5] (the Playground's 0–50 %)"),
+            )
+            .at(std::panic::Location::caller()));
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut p = Points::default();
         let uniform = |rng: &mut ChaCha8Rng, a: f64, b: f64| a + (b - a) * rng.random::<f64>();
@@ -107,7 +121,7 @@ impl Dataset {
                 }
             }
         }
-        p
+        Ok(p)
     }
 }
 
@@ -156,11 +170,43 @@ impl Points {
     }
 
     /// The points at `indices`, in that order.
-    pub fn select(&self, indices: &[usize]) -> Points {
-        Points {
+    ///
+    /// ```
+    /// use nn::data::Dataset;
+    /// let p = Dataset::Xor.generate(4, 0.0, 0)?;
+    /// assert_eq!(p.select(&[3, 0])?.xy, [p.xy[3], p.xy[0]]);
+    /// assert!(p.select(&[4]).is_err());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Index`](autodiff::ErrorKind::Index) for an index out of
+    /// range; [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when the
+    /// public fields `xy` and `labels` differ in length.
+    #[track_caller]
+    pub fn select(&self, indices: &[usize]) -> autodiff::Result<Points> {
+        let at = std::panic::Location::caller();
+        if self.xy.len() != self.labels.len() {
+            return Err(autodiff::Error::shape(
+                "Points::select",
+                format!("{} points but {} labels", self.xy.len(), self.labels.len()),
+            )
+            .at(at));
+        }
+        if let Some((k, &i)) = indices.iter().enumerate().find(|(_, &i)| i >= self.len()) {
+            return Err(autodiff::Error::index(
+                "Points::select",
+                format!(
+                    "index {i} (position {k}) is out of range for {} points",
+                    self.len()
+                ),
+            )
+            .at(at));
+        }
+        Ok(Points {
             xy: indices.iter().map(|&i| self.xy[i]).collect(),
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
-        }
+        })
     }
 }
 
@@ -259,10 +305,11 @@ impl std::str::FromStr for Feature {
 ///
 /// ```
 /// use nn::data::{features, Feature, Points};
-/// let p = nn::data::Dataset::Xor.generate(4, 0.0, 0);
+/// let p = nn::data::Dataset::Xor.generate(4, 0.0, 0)?;
 /// let x = features::<f64>(&p, &[Feature::X1, Feature::X1Squared]);
 /// assert_eq!(x.shape(), &[4, 2]);
 /// assert_eq!(x.data()[1], x.data()[0] * x.data()[0]);
+/// # Ok::<(), autodiff::Error>(())
 /// ```
 pub fn features<T: Float>(points: &Points, features: &[Feature]) -> Tensor<T> {
     let data = points

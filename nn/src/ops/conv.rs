@@ -305,6 +305,22 @@ pub fn conv2d<'t, T: Float>(
     stride: usize,
     padding: usize,
 ) -> Result<Var<'t, T>> {
+    let at = std::panic::Location::caller();
+    // the bias is checked before the convolution is computed and recorded
+    let o = weight.shape().first().copied().unwrap_or(0);
+    if let Some(b) = bias {
+        if b.shape().as_slice() != [o] {
+            return Err(autodiff::Error::shape(
+                "conv2d",
+                format!(
+                    "bias of shape {} for {o} output channels (weight {}): expected [{o}]",
+                    autodiff::shape::fmt_shape(&b.shape()),
+                    autodiff::shape::fmt_shape(&weight.shape())
+                ),
+            )
+            .at(at));
+        }
+    }
     let op = Conv2d {
         stride,
         padding,
@@ -315,16 +331,6 @@ pub fn conv2d<'t, T: Float>(
     let Some(b) = bias else {
         return Ok(y);
     };
-    let o = weight.shape()[0];
-    if b.shape().as_slice() != [o] {
-        return Err(autodiff::Error::shape(
-            "conv2d",
-            format!(
-                "bias of shape {} for {o} output channels",
-                autodiff::shape::fmt_shape(&b.shape())
-            ),
-        ));
-    }
     // b broadcast over batch and positions: the backward sums ḡ over them
     y.add(b.reshape(&[1, o, 1, 1])?)
 }

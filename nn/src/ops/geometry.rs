@@ -1,7 +1,7 @@
 //! Shapes of convolutions and poolings, and the im2col / col2im kernels.
 
 use autodiff::kernels::elementwise::parallel;
-use autodiff::shape::fmt_shape;
+use autodiff::shape::{checked_numel, fmt_shape};
 use autodiff::{Error, Float, Result};
 use rayon::prelude::*;
 
@@ -50,7 +50,9 @@ impl ConvGeometry {
     /// # Errors
     /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming `conv2d` and
     /// the shapes when the input or weight is not 4-D, the channels differ,
-    /// the kernel is larger than the padded input, or the stride is 0.
+    /// the kernel is larger than the padded input, the stride is 0, or the
+    /// padded image, the output or the im2col matrix would have more
+    /// elements than a tensor can hold.
     pub fn new(x: &[usize], weight: &[usize], stride: usize, padding: usize) -> Result<Self> {
         let shapes = || format!("input {} and weight {}", fmt_shape(x), fmt_shape(weight));
         let (&[n, c, h, w], &[o, cw, kh, kw]) = (x, weight) else {
@@ -74,7 +76,19 @@ impl ConvGeometry {
         if stride == 0 {
             return Err(Error::argument("conv2d", "stride must be at least 1"));
         }
-        if kh == 0 || kw == 0 || h + 2 * padding < kh || w + 2 * padding < kw {
+        // h + 2p and w + 2p in checked arithmetic: a padding near
+        // usize::MAX / 2 must be refused, not wrapped around
+        let padded = |extent: usize| padding.checked_mul(2)?.checked_add(extent);
+        let (Some(hp), Some(wp)) = (padded(h), padded(w)) else {
+            return Err(Error::shape(
+                "conv2d",
+                format!(
+                    "{}: padding {padding} makes the padded image larger than memory can address",
+                    shapes()
+                ),
+            ));
+        };
+        if kh == 0 || kw == 0 || hp < kh || wp < kw {
             return Err(Error::shape(
                 "conv2d",
                 format!(
@@ -83,6 +97,10 @@ impl ConvGeometry {
                 ),
             ));
         }
+        let (ho, wo) = ((hp - kh) / stride + 1, (wp - kw) / stride + 1);
+        // the output and the im2col matrix of one sample must be representable
+        checked_numel("conv2d", &[n, o, ho, wo])?;
+        checked_numel("conv2d", &[c, kh, kw, ho, wo])?;
         Ok(ConvGeometry {
             n,
             c,
@@ -93,8 +111,8 @@ impl ConvGeometry {
             kw,
             stride,
             padding,
-            ho: (h + 2 * padding - kh) / stride + 1,
-            wo: (w + 2 * padding - kw) / stride + 1,
+            ho,
+            wo,
         })
     }
 

@@ -2,7 +2,7 @@
 
 use autodiff::{Float, Result};
 
-use super::{for_each_update, Optimizer};
+use super::{for_each_update, hyperparameter, Optimizer};
 use crate::module::Module;
 use crate::param::IdMap;
 use crate::session::ParamGrads;
@@ -16,13 +16,16 @@ use crate::session::ParamGrads;
 /// use autodiff::{Tape, Tensor};
 /// use nn::{optim::{Adam, Optimizer}, Linear, Module, Session};
 /// let mut layer = Linear::from_tensors(Tensor::from_vec(vec![1.0f64], &[1, 1])?, None)?;
-/// let mut adam = Adam::new(0.1);
+/// let mut adam = Adam::new(0.1)?;
 /// let tape = Tape::new();
 /// let s = Session::train(&tape);
 /// let y = layer.forward(&s, s.input(Tensor::from_vec(vec![2.0], &[1, 1])?))?;
 /// adam.step(&mut layer, &s.grads(y.sum()?)?)?;
 /// // the first Adam step moves each weight by about η, whatever the gradient's size
 /// assert!((layer.weight.value().data()[0] - 0.9).abs() < 1e-7);
+/// // hyperparameters are checked when the optimizer is built
+/// assert!(Adam::<f64>::new(0.1)?.eps(0.0).is_err());
+/// assert!(Adam::<f64>::new(0.1)?.betas(1.0, 0.999).is_err());
 /// # Ok::<(), autodiff::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -44,39 +47,67 @@ struct AdamState<T> {
 
 impl<T: Float> Adam<T> {
     /// Adam with learning rate `lr`, β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
-    pub fn new(lr: f64) -> Self {
-        Adam {
-            lr,
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when `lr` is
+    /// NaN, infinite or negative.
+    #[track_caller]
+    pub fn new(lr: f64) -> Result<Self> {
+        Ok(Adam {
+            lr: hyperparameter("Adam::new", "learning rate", lr, "≥ 0", |v| v >= 0.0)?,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
             state: IdMap::default(),
-        }
+        })
     }
 
     /// Sets β₁ and β₂.
-    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
-        self.beta1 = beta1;
-        self.beta2 = beta2;
-        self
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) unless both are
+    /// in [0, 1) (β₁ = 1 would divide by 1 − β₁ᵗ = 0).
+    #[track_caller]
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Result<Self> {
+        let unit = |v: f64| (0.0..1.0).contains(&v);
+        self.beta1 = hyperparameter("Adam::betas", "beta1", beta1, "in [0, 1)", unit)?;
+        self.beta2 = hyperparameter("Adam::betas", "beta2", beta2, "in [0, 1)", unit)?;
+        Ok(self)
     }
 
     /// Sets ε.
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.eps = eps;
-        self
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) unless `eps`
+    /// is finite and > 0 (ε = 0 divides 0 by 0 where a gradient is 0).
+    #[track_caller]
+    pub fn eps(mut self, eps: f64) -> Result<Self> {
+        self.eps = hyperparameter("Adam::eps", "eps", eps, "> 0", |v| v > 0.0)?;
+        Ok(self)
     }
 
     /// With L2 weight decay `lambda` added to the gradient.
-    pub fn weight_decay(mut self, lambda: f64) -> Self {
-        self.weight_decay = lambda;
-        self
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when `lambda`
+    /// is NaN, infinite or negative.
+    #[track_caller]
+    pub fn weight_decay(mut self, lambda: f64) -> Result<Self> {
+        self.weight_decay =
+            hyperparameter("Adam::weight_decay", "weight decay", lambda, "≥ 0", |v| {
+                v >= 0.0
+            })?;
+        Ok(self)
     }
 }
 
 impl<T: Float> Optimizer<T> for Adam<T> {
     fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) -> Result<()> {
+        // set_lr cannot fail; a bad rate it stored is refused here, before any update
+        hyperparameter("Adam::step", "learning rate", self.lr, "≥ 0", |v| {
+            v >= 0.0
+        })?;
         let (b1, b2, eps, wd, lr) = (self.beta1, self.beta2, self.eps, self.weight_decay, self.lr);
         let state = &mut self.state;
         for_each_update("Adam::step", model, grads, |p, g| {

@@ -23,14 +23,39 @@ pub trait Optimizer<T: Float> {
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming the parameter
-    /// when a gradient's shape is not its parameter's.
+    /// when a gradient's shape is not its parameter's;
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when the
+    /// learning rate set by [`set_lr`](Self::set_lr) is not finite and ≥ 0.
     fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) -> Result<()>;
 
     /// The current learning rate.
     fn lr(&self) -> f64;
 
-    /// Sets the learning rate (for schedules).
+    /// Sets the learning rate (for schedules). A rate that is not finite
+    /// and ≥ 0 makes the next [`step`](Self::step) fail, before any update.
     fn set_lr(&mut self, lr: f64);
+}
+
+/// Checks a hyperparameter: `value` must be finite and satisfy `valid`
+/// (described by `domain`, e.g. `"≥ 0"`), or the error names the
+/// optimizer, the hyperparameter and the value.
+#[track_caller]
+pub(crate) fn hyperparameter(
+    op: &str,
+    name: &str,
+    value: f64,
+    domain: &str,
+    valid: impl Fn(f64) -> bool,
+) -> Result<f64> {
+    if value.is_finite() && valid(value) {
+        Ok(value)
+    } else {
+        Err(Error::argument(
+            op,
+            format!("{name} {value} is invalid: it must be finite and {domain}"),
+        )
+        .at(std::panic::Location::caller()))
+    }
 }
 
 /// Visits every parameter of `model` with a gradient, checking shapes,

@@ -2,7 +2,7 @@
 
 use autodiff::{Float, Result};
 
-use super::{for_each_update, Optimizer};
+use super::{for_each_update, hyperparameter, Optimizer};
 use crate::module::Module;
 use crate::param::IdMap;
 use crate::session::ParamGrads;
@@ -16,13 +16,16 @@ use crate::session::ParamGrads;
 /// use autodiff::{Tape, Tensor};
 /// use nn::{optim::{Optimizer, Sgd}, Linear, Module, Session};
 /// let mut layer = Linear::from_tensors(Tensor::from_vec(vec![1.0f64], &[1, 1])?, None)?;
-/// let mut sgd = Sgd::new(0.1);
+/// let mut sgd = Sgd::new(0.1)?;
 /// let tape = Tape::new();
 /// let s = Session::train(&tape);
 /// let y = layer.forward(&s, s.input(Tensor::from_vec(vec![2.0], &[1, 1])?))?; // y = 2w
 /// let grads = s.grads(y.sum()?)?;                                          // ∂y/∂w = 2
 /// sgd.step(&mut layer, &grads)?;
 /// assert!((layer.weight.value().data()[0] - 0.8).abs() < 1e-15);           // 1 − 0.1·2
+/// // hyperparameters are checked when the optimizer is built
+/// assert!(Sgd::<f64>::new(f64::NAN).is_err());
+/// assert!(Sgd::<f64>::new(0.1)?.momentum(-0.5).is_err());
 /// # Ok::<(), autodiff::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -36,20 +39,32 @@ pub struct Sgd<T: Float> {
 
 impl<T: Float> Sgd<T> {
     /// Plain SGD with learning rate `lr`.
-    pub fn new(lr: f64) -> Self {
-        Sgd {
-            lr,
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when `lr` is
+    /// NaN, infinite or negative.
+    #[track_caller]
+    pub fn new(lr: f64) -> Result<Self> {
+        Ok(Sgd {
+            lr: hyperparameter("Sgd::new", "learning rate", lr, "≥ 0", |v| v >= 0.0)?,
             momentum: 0.0,
             weight_decay: 0.0,
             nesterov: false,
             velocity: IdMap::default(),
-        }
+        })
     }
 
     /// With momentum `mu` (0.9 is common).
-    pub fn momentum(mut self, mu: f64) -> Self {
-        self.momentum = mu;
-        self
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) unless
+    /// 0 ≤ `mu` < 1.
+    #[track_caller]
+    pub fn momentum(mut self, mu: f64) -> Result<Self> {
+        self.momentum = hyperparameter("Sgd::momentum", "momentum", mu, "in [0, 1)", |v| {
+            (0.0..1.0).contains(&v)
+        })?;
+        Ok(self)
     }
 
     /// With Nesterov momentum.
@@ -59,14 +74,24 @@ impl<T: Float> Sgd<T> {
     }
 
     /// With L2 weight decay `lambda` added to the gradient.
-    pub fn weight_decay(mut self, lambda: f64) -> Self {
-        self.weight_decay = lambda;
-        self
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when `lambda`
+    /// is NaN, infinite or negative.
+    #[track_caller]
+    pub fn weight_decay(mut self, lambda: f64) -> Result<Self> {
+        self.weight_decay =
+            hyperparameter("Sgd::weight_decay", "weight decay", lambda, "≥ 0", |v| {
+                v >= 0.0
+            })?;
+        Ok(self)
     }
 }
 
 impl<T: Float> Optimizer<T> for Sgd<T> {
     fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) -> Result<()> {
+        // set_lr cannot fail; a bad rate it stored is refused here, before any update
+        hyperparameter("Sgd::step", "learning rate", self.lr, "≥ 0", |v| v >= 0.0)?;
         let (lr, mu, wd, nesterov) = (
             T::of_f64(self.lr),
             T::of_f64(self.momentum),
