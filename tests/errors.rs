@@ -65,9 +65,10 @@ fn reshape_and_from_vec_counts() {
         .starts_with("reshape: [2, 3] -> [4, 2]: element counts 6 and 8 differ"));
     let e = Tensor::from_vec(vec![1.0f64; 5], &[2, 3]).unwrap_err();
     assert_eq!(
-        e.to_string(),
-        "Tensor::from_vec: 5 elements cannot fill shape [2, 3] (6 elements)"
+        e.message(),
+        "5 elements cannot fill shape [2, 3] (6 elements)"
     );
+    assert_eq!(e.op(), "Tensor::from_vec");
     let e = Tensor::<f64>::zeros(&[2, 2]).get(&[2, 0]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Index);
     assert!(Tensor::<f64>::zeros(&[2]).item().is_err());

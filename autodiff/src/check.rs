@@ -1,7 +1,7 @@
 //! Full Jacobians of a value on the tape, and `gradcheck`, which compares
 //! the tape's gradients with central finite differences.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::float::Float;
 use crate::shape::{fmt_shape, numel, strides, Shape};
 use crate::tape::{Slot, Tape, Var};
@@ -24,13 +24,15 @@ impl<'t, T: Float> Var<'t, T> {
     /// # Errors
     /// [`ErrorKind::Graph`] when `wrt` is on another tape; errors of the
     /// backward rules.
+    #[track_caller]
     pub fn jacobian(self, wrt: Var<'t, T>) -> Result<Tensor<T>> {
         if wrt.tape.id() != self.tape.id() {
             return Err(Error::new(
                 ErrorKind::Graph,
                 "jacobian",
                 "the input belongs to another tape than the output",
-            ));
+            )
+            .at_caller());
         }
         let out_shape = self.shape();
         let in_shape = wrt.shape();
@@ -42,7 +44,8 @@ impl<'t, T: Float> Var<'t, T> {
             let seed = Tensor::from_parts(seed, out_shape.clone());
             let mut slots = self
                 .tape
-                .sweep(self.id, Slot::Value(seed), false, &[wrt.id])?;
+                .sweep(self.id, Slot::Value(seed), false, &[wrt.id])
+                .at_caller()?;
             if let Some(Some(Slot::Value(g))) = slots.get_mut(wrt.id).map(Option::take) {
                 jac[i * n..(i + 1) * n].copy_from_slice(g.data());
             }
@@ -124,6 +127,7 @@ pub struct GradcheckReport {
 /// [`ErrorKind::GradCheck`] naming the worst element (input, index,
 /// analytic, numeric, error) when any element is out of tolerance; any error
 /// `f` returns.
+#[track_caller]
 pub fn gradcheck<F>(
     f: F,
     inputs: &[Tensor<f64>],
@@ -161,7 +165,8 @@ where
                     fmt_shape(&out_shape),
                     fmt_shape(out.shape())
                 ),
-            ));
+            )
+            .at_caller());
         }
         Ok(out
             .data()
@@ -217,7 +222,8 @@ where
                     "input {} element {:?}: analytic {:e}, numeric {:e}, error {:e} exceeds atol {:e} + rtol {:e}·|numeric| ({} elements checked)",
                     w.input, w.index, w.analytic, w.numeric, w.error, options.atol, options.rtol, elements
                 ),
-            ));
+            )
+.at_caller());
         }
     }
     Ok(GradcheckReport {

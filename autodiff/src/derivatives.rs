@@ -27,6 +27,7 @@ use crate::tensor::Tensor;
 ///
 /// # Errors
 /// Whatever `f` returns, and the errors of [`Var::jacobian`].
+#[track_caller]
 pub fn jacobian<T, F>(f: F, x: &Tensor<T>) -> Result<Tensor<T>>
 where
     T: Float,
@@ -54,6 +55,7 @@ where
 /// # Errors
 /// Whatever `f` returns; [`ErrorKind::Shape`](crate::ErrorKind::Shape)
 /// when `v`'s shape is not `x`'s.
+#[track_caller]
 pub fn jvp<T, F>(f: F, x: &Tensor<T>, v: &Tensor<T>) -> Result<(Tensor<T>, Tensor<T>)>
 where
     T: Float,
@@ -83,6 +85,7 @@ where
 ///
 /// # Errors
 /// Whatever `f` returns.
+#[track_caller]
 pub fn jacobian_fwd<T, F>(f: F, x: &Tensor<T>) -> Result<Tensor<T>>
 where
     T: Float,
@@ -102,6 +105,7 @@ where
 
 /// The recorded `u ↦ Jᵀu` for `y = f(x)`, with `u` a tracked leaf of `y`'s
 /// shape (its value, zero, does not matter: the map is linear in `u`).
+#[track_caller]
 fn transposed_vjp<'t, T: Float>(y: Var<'t, T>, x: Var<'t, T>) -> Result<(Var<'t, T>, Var<'t, T>)> {
     let u = y.tape().var(Tensor::zeros(&y.shape()));
     let jt_u = y.vjp_graph(u, &[x])?.wrt(x)?;
@@ -124,6 +128,7 @@ fn transposed_vjp<'t, T: Float>(y: Var<'t, T>, x: Var<'t, T>) -> Result<(Var<'t,
 /// # Errors
 /// Whatever `f` returns; [`ErrorKind::Shape`](crate::ErrorKind::Shape)
 /// when `f(x)` is not a single element or `v`'s shape is not `x`'s.
+#[track_caller]
 pub fn hvp<T, F>(f: F, x: &Tensor<T>, v: &Tensor<T>) -> Result<Tensor<T>>
 where
     T: Float,
@@ -153,6 +158,7 @@ where
 /// # Errors
 /// Whatever `f` returns; [`ErrorKind::Shape`](crate::ErrorKind::Shape)
 /// when `f(x)` is not a single element.
+#[track_caller]
 pub fn hessian<T, F>(f: F, x: &Tensor<T>) -> Result<Tensor<T>>
 where
     T: Float,

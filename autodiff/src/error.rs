@@ -101,6 +101,36 @@ impl Error {
         self
     }
 
+    /// Replaces the location: for an operation's forward error, which is
+    /// always reported at the line that applied the operation, wherever
+    /// inside the operation it arose (internal).
+    pub(crate) fn relocated(mut self, location: &'static Location<'static>) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    /// Attaches the location that called the enclosing function, like
+    /// [`at`](Self::at)`(Location::caller())`. Being `#[track_caller]`
+    /// itself, inside a `#[track_caller]` function it names *that*
+    /// function's caller — the user's line — however deep the call path.
+    ///
+    /// ```
+    /// use autodiff::Error;
+    /// #[track_caller]
+    /// fn check(n: usize) -> autodiff::Result<()> {
+    ///     if n == 0 {
+    ///         return Err(Error::argument("check", "n is 0").at_caller());
+    ///     }
+    ///     Ok(())
+    /// }
+    /// let e = check(0).unwrap_err();
+    /// assert_eq!(e.location().unwrap().line(), line!() - 1);
+    /// ```
+    #[track_caller]
+    pub fn at_caller(self) -> Self {
+        self.at(Location::caller())
+    }
+
     /// The broad kind of the error.
     ///
     /// ```
@@ -167,3 +197,29 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// [`Error::at_caller`] for a `Result`: attaches the location that called
+/// the enclosing `#[track_caller]` function to an error that has none yet.
+///
+/// ```
+/// use autodiff::{ResultExt, Tensor};
+/// #[track_caller]
+/// fn first(t: &Tensor<f64>) -> autodiff::Result<f64> {
+///     t.data().first().copied().ok_or_else(|| autodiff::Error::argument("first", "empty")).at_caller()
+/// }
+/// let e = first(&Tensor::zeros(&[0])).unwrap_err();
+/// assert_eq!(e.location().unwrap().file(), file!());
+/// ```
+pub trait ResultExt {
+    /// See the trait's documentation.
+    #[track_caller]
+    fn at_caller(self) -> Self;
+}
+
+impl<T> ResultExt for Result<T> {
+    #[track_caller]
+    fn at_caller(self) -> Self {
+        let location = Location::caller();
+        self.map_err(|e| e.at(location))
+    }
+}

@@ -64,17 +64,20 @@ impl<T: Float> Grads<T> {
     /// # Errors
     /// [`ErrorKind::Graph`] when `leaf` is on another tape, or is neither a
     /// tracked leaf (made by [`Tape::var`](crate::Tape::var)) nor retained.
+    #[track_caller]
     pub fn wrt(&self, leaf: Var<'_, T>) -> Result<Tensor<T>> {
+        let at = std::panic::Location::caller();
         if leaf.tape().id() != self.tape_id {
             return Err(Error::new(
                 ErrorKind::Graph,
                 "grads",
                 "the value belongs to another tape than the one differentiated",
-            ));
+            )
+            .at(at));
         }
         if leaf.tape().node_kind(leaf.id()) != NodeKind::Leaf && !self.retained.contains(&leaf.id())
         {
-            return Err(crate::tape::not_kept(leaf.id()));
+            return Err(crate::tape::not_kept(leaf.id()).at(at));
         }
         Ok(match self.get(leaf) {
             Some(g) => g.clone(),

@@ -60,7 +60,7 @@ mod tensor;
 
 pub use check::{gradcheck, GradcheckOptions, GradcheckReport, GradcheckWorst};
 pub use derivatives::{hessian, hvp, jacobian, jacobian_fwd, jvp};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use float::Float;
 pub use grads::Grads;
 pub use op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};

@@ -105,6 +105,7 @@ pub struct Fit {
 ///
 /// # Errors
 /// Shape errors when the net does not take one input.
+#[track_caller]
 pub fn predict(model: &Mlp<f64>, xs: &[f64]) -> Result<Vec<f64>> {
     let tape = Tape::new();
     let s = Session::eval(&tape);
@@ -125,12 +126,12 @@ pub fn predict(model: &Mlp<f64>, xs: &[f64]) -> Result<Vec<f64>> {
 /// # Errors
 /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a zero width
 /// or fewer than two points.
+#[track_caller]
 pub fn fit(config: &FitConfig) -> Result<Fit> {
     if config.points < 2 {
-        return Err(autodiff::Error::argument(
-            "approximation::fit",
-            "need at least two points",
-        ));
+        return Err(
+            autodiff::Error::argument("approximation::fit", "need at least two points").at_caller(),
+        );
     }
     let h = config.half_range;
     let xs: Vec<f64> = (0..config.points)
@@ -191,6 +192,7 @@ pub fn fit(config: &FitConfig) -> Result<Fit> {
 /// # Errors
 /// The errors of [`fit`]; [`ErrorKind::Argument`](autodiff::ErrorKind::Argument)
 /// for an empty seed range.
+#[track_caller]
 pub fn fit_best_of(config: &FitConfig, seeds: impl IntoIterator<Item = u64>) -> Result<Fit> {
     let mut best: Option<Fit> = None;
     for seed in seeds {

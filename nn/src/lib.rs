@@ -21,11 +21,11 @@
 //! use nn::optim::{Optimizer, Sgd};
 //! use nn::{Activation, Init, Mlp, Module, Session};
 //!
-//! let points = Dataset::Gauss.generate(200, 0.0, 1);
+//! let points = Dataset::Gauss.generate(200, 0.0, 1)?;
 //! let x = features::<f32>(&points, &[Feature::X1, Feature::X2]);
 //! let mut mlp = Mlp::new(&[2, 4, 2], Activation::Tanh, Init::Playground, 2)?;
-//! let mut sgd = Sgd::new(0.1);
-//! let mut batches = Batches::new(points.len(), 10, 3);
+//! let mut sgd = Sgd::new(0.1)?;
+//! let mut batches = Batches::new(points.len(), 10, 3)?;
 //! for _epoch in 0..5 {
 //!     for batch in batches.epoch() {
 //!         let tape = Tape::new();

@@ -24,6 +24,7 @@ use autodiff::{BackwardCtx, Error, Float, InputGrads, Op, Result, Tensor, Var};
 ///
 /// # Errors
 /// Shape and label errors naming `cross_entropy`.
+#[track_caller]
 pub fn cross_entropy<'t, T: Float>(logits: Var<'t, T>, labels: &[usize]) -> Result<Var<'t, T>> {
     logits.cross_entropy(labels)
 }
@@ -41,6 +42,7 @@ pub fn cross_entropy<'t, T: Float>(logits: Var<'t, T>, labels: &[usize]) -> Resu
 ///
 /// # Errors
 /// Shape errors naming `cross_entropy`.
+#[track_caller]
 pub fn cross_entropy_onehot<'t, T: Float>(
     logits: Var<'t, T>,
     targets: Var<'t, T>,
@@ -61,6 +63,7 @@ pub fn cross_entropy_onehot<'t, T: Float>(
 ///
 /// # Errors
 /// Shape errors naming `mse`.
+#[track_caller]
 pub fn mse<'t, T: Float>(pred: Var<'t, T>, target: Var<'t, T>) -> Result<Var<'t, T>> {
     pred.mse(target)
 }
@@ -155,6 +158,7 @@ impl<T: Float> Op<T> for BceWithLogits {
 /// # Errors
 /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when `logits` is not
 /// `[N, C]` with `N = labels.len()`.
+#[track_caller]
 pub fn accuracy<T: Float>(logits: &Tensor<T>, labels: &[usize]) -> Result<f64> {
     let [n, c] = *logits.shape() else {
         return Err(Error::shape(
@@ -163,7 +167,8 @@ pub fn accuracy<T: Float>(logits: &Tensor<T>, labels: &[usize]) -> Result<f64> {
                 "logits {} must be [batch, classes]",
                 fmt_shape(logits.shape())
             ),
-        ));
+        )
+        .at_caller());
     };
     if n != labels.len() {
         return Err(Error::shape(
@@ -173,7 +178,8 @@ pub fn accuracy<T: Float>(logits: &Tensor<T>, labels: &[usize]) -> Result<f64> {
                 fmt_shape(logits.shape()),
                 labels.len()
             ),
-        ));
+        )
+        .at_caller());
     }
     if n == 0 {
         return Ok(0.0);

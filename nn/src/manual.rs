@@ -54,6 +54,7 @@ pub struct Backprop<T: Float> {
 /// # Errors
 /// [`ErrorKind::Shape`] when `x` is not `[m, inputs]` or there are not `m`
 /// labels; [`ErrorKind::Label`] for a label outside the classes.
+#[track_caller]
 pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Result<Backprop<T>> {
     let widths = mlp.widths();
     let (inputs, classes) = (widths[0], widths[widths.len() - 1]);
@@ -61,7 +62,8 @@ pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Resu
         return Err(Error::shape(
             "manual::backprop",
             format!("input {} must be [batch, {inputs}]", fmt_shape(x.shape())),
-        ));
+        )
+        .at_caller());
     };
     if d != inputs || labels.len() != m {
         return Err(Error::shape(
@@ -71,14 +73,16 @@ pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Resu
                 fmt_shape(x.shape()),
                 labels.len()
             ),
-        ));
+        )
+        .at_caller());
     }
     if let Some(&bad) = labels.iter().find(|&&l| l >= classes) {
         return Err(Error::new(
             ErrorKind::Label,
             "manual::backprop",
             format!("label {bad} is out of range for {classes} classes"),
-        ));
+        )
+        .at_caller());
     }
     let act = mlp.activation();
     let layers = mlp.layers();

@@ -23,6 +23,7 @@ use crate::layers::{Activation, Conv2d, Flatten, Linear, MaxPool2d, Sequential};
 ///
 /// # Errors
 /// None for these fixed sizes; the `Result` is the layers'.
+#[track_caller]
 pub fn lenet5<T: Float>(init: Init, seed: u64) -> Result<Sequential<T>> {
     Ok(Sequential::new()
         .push(Conv2d::new(1, 6, (5, 5), 1, 2, init, seed)?)
@@ -57,6 +58,7 @@ pub fn lenet5<T: Float>(init: Init, seed: u64) -> Result<Sequential<T>> {
 ///
 /// # Errors
 /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a zero width.
+#[track_caller]
 pub fn image_mlp<T: Float>(
     pixels: usize,
     hidden: &[usize],
@@ -64,10 +66,7 @@ pub fn image_mlp<T: Float>(
     seed: u64,
 ) -> Result<Sequential<T>> {
     if pixels == 0 || hidden.contains(&0) {
-        return Err(autodiff::Error::argument(
-            "image_mlp",
-            "widths must be positive",
-        ));
+        return Err(autodiff::Error::argument("image_mlp", "widths must be positive").at_caller());
     }
     let mut net = Sequential::new().push(Flatten);
     let mut fan_in = pixels;

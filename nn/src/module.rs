@@ -15,7 +15,10 @@ pub trait Module<T: Float> {
     /// Runs the module on `x`, recording on the session's tape.
     ///
     /// # Errors
-    /// Shape errors naming the layer when `x` does not fit it.
+    /// Shape errors naming the layer when `x` does not fit it. The method is
+    /// `#[track_caller]` in every implementation: errors name the line that
+    /// called `forward`, also through `Sequential` and `dyn Module`.
+    #[track_caller]
     fn forward<'t>(&self, s: &Session<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>>;
 
     /// Calls `f` with the full name and a reference of every parameter,

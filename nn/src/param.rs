@@ -71,6 +71,7 @@ impl<T: Float> Param<T> {
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when the shapes differ.
+    #[track_caller]
     pub fn set_value(&mut self, value: Tensor<T>) -> Result<()> {
         if value.shape() != self.value.shape() {
             return Err(Error::shape(
@@ -80,7 +81,8 @@ impl<T: Float> Param<T> {
                     fmt_shape(value.shape()),
                     fmt_shape(self.value.shape())
                 ),
-            ));
+            )
+            .at_caller());
         }
         self.value = value;
         Ok(())

@@ -131,6 +131,7 @@ impl Run {
     ///
     /// # Errors
     /// Errors of the forward pass (none for a net built by [`run`]).
+    #[track_caller]
     pub fn margin_grid(&self, extent: f64, cols: usize, rows: usize) -> Result<Vec<f64>> {
         let dx = 2.0 * extent / (cols.max(2) - 1) as f64;
         let dy = 2.0 * extent / (rows.max(2) - 1) as f64;
@@ -152,12 +153,14 @@ impl Run {
 ///
 /// # Errors
 /// Shape errors of the forward pass.
+#[track_caller]
 pub fn predict(model: &Mlp<f64>, x: &Tensor<f64>) -> Result<Tensor<f64>> {
     let tape = Tape::new();
     let s = Session::eval(&tape);
     Ok(model.forward(&s, s.input(x.clone()))?.value())
 }
 
+#[track_caller]
 fn evaluate(model: &Mlp<f64>, x: &Tensor<f64>, labels: &[usize]) -> Result<(f64, f64)> {
     let tape = Tape::new();
     let s = Session::eval(&tape);
@@ -193,6 +196,9 @@ pub fn run(config: &Config, on_epoch: impl FnMut(usize, &EpochStats)) -> Result<
     run_config(config, on_epoch).map_err(|e| e.at(at))
 }
 
+// track_caller all the way, so that the errors of the library functions it
+// calls name the line that called `run`
+#[track_caller]
 fn run_config(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> Result<Run> {
     if config.features.is_empty() {
         return Err(autodiff::Error::argument(

@@ -90,6 +90,7 @@ impl<'t, T: Float> Session<'t, T> {
     ///
     /// # Errors
     /// The errors of [`Var::backward`] (a loss with more than one element).
+    #[track_caller]
     pub fn grads(&self, loss: Var<'t, T>) -> Result<ParamGrads<T>> {
         let grads = loss.backward()?;
         let mut out = IdMap::default();

@@ -132,8 +132,11 @@ fn a_gradient_of_the_wrong_shape_is_an_error_naming_the_parameter() {
     grads.insert(&model.0, Tensor::zeros(&[4]));
     let err = Sgd::new(0.1).unwrap().step(&mut model, &grads).unwrap_err();
     assert_eq!(
-        err.to_string(),
-        "Sgd::step: parameter theta has shape [3] but its gradient [4]"
+        (err.op(), err.message()),
+        (
+            "Sgd::step",
+            "parameter theta has shape [3] but its gradient [4]"
+        )
     );
     let err = Adam::new(0.1)
         .unwrap()

@@ -103,6 +103,7 @@ impl<'t, T: Float> Var<'t, T> {
     /// assert_eq!(y.value().data(), &[-1.0, 2.0]);
     /// # Ok::<(), autodiff::Error>(())
     /// ```
+    #[track_caller]
     pub fn identity(self) -> Result<Self> {
         Ok(self)
     }

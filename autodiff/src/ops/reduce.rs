@@ -56,12 +56,13 @@ impl<T: Float> Op<T> for MaxAxis {
 }
 
 /// Resolves a list of axes to distinct, sorted, non-negative ones.
+#[track_caller]
 fn resolve_axes(op: &str, axes: &[isize], shape: &[usize]) -> Result<Vec<usize>> {
     let mut out = Vec::with_capacity(axes.len());
     for &a in axes {
         let a = normalize_axis(op, a, shape)?;
         if out.contains(&a) {
-            return Err(Error::index(op, format!("axis {a} is listed twice")));
+            return Err(Error::index(op, format!("axis {a} is listed twice")).at_caller());
         }
         out.push(a);
     }

@@ -291,7 +291,9 @@ impl<T: Float> Tape<T> {
             let inner = self.inner.borrow();
             let values: SmallVec<[&Tensor<T>; 4]> =
                 inputs.iter().map(|v| &inner.nodes[v.id].value).collect();
-            let value = op.forward(&values).map_err(|e| e.at(location))?;
+            // a forward error names the line that applied the op, even when a
+            // helper inside the op attached its own (library) location
+            let value = op.forward(&values).map_err(|e| e.relocated(location))?;
             if inner.anomaly && !value.all_finite() {
                 let shapes: Vec<String> = values.iter().map(|t| fmt_shape(t.shape())).collect();
                 return Err(Error::new(

@@ -206,6 +206,7 @@ impl<'t, T: Float> Var<'t, T> {
     /// [`ErrorKind::Shape`] when the value has more than one element (use
     /// [`vjp`](Var::vjp) with a seed instead); any error a backward rule
     /// returns; [`ErrorKind::Anomaly`] in anomaly mode.
+    #[track_caller]
     pub fn backward(self) -> Result<Grads<T>> {
         let shape = self.single_element("backward")?;
         self.vjp(&Tensor::ones(&shape))
@@ -226,11 +227,14 @@ impl<'t, T: Float> Var<'t, T> {
     ///
     /// # Errors
     /// [`ErrorKind::Shape`] when `seed`'s shape is not the value's.
+    #[track_caller]
     pub fn vjp(self, seed: &Tensor<T>) -> Result<Grads<T>> {
         self.check_seed("vjp", seed.shape())?;
+        let at = Location::caller();
         let slots = self
             .tape
-            .sweep(self.id, Slot::Value(seed.clone()), false, &[])?;
+            .sweep(self.id, Slot::Value(seed.clone()), false, &[])
+            .map_err(|e| e.at(at))?;
         let retained = (0..slots.len())
             .filter(|&i| self.tape.node_retained(i))
             .collect();
@@ -261,6 +265,7 @@ impl<'t, T: Float> Var<'t, T> {
     ///
     /// # Errors
     /// As [`backward`](Var::backward).
+    #[track_caller]
     pub fn backward_graph(self) -> Result<VarGrads<'t, T>> {
         let shape = self.single_element("backward_graph")?;
         let seed = self.tape.constant(Tensor::ones(&shape));
@@ -289,13 +294,16 @@ impl<'t, T: Float> Var<'t, T> {
     /// # Errors
     /// [`ErrorKind::Shape`] when `seed`'s shape is not the value's;
     /// [`ErrorKind::Graph`] when it is on another tape.
+    #[track_caller]
     pub fn vjp_graph(self, seed: Var<'t, T>, keep: &[Var<'t, T>]) -> Result<VarGrads<'t, T>> {
         self.same_tape("vjp_graph", seed)?;
         self.check_seed("vjp_graph", &seed.shape())?;
         let keep_ids: Vec<usize> = keep.iter().map(|v| v.id).collect();
+        let at = Location::caller();
         let slots = self
             .tape
-            .sweep(self.id, Slot::Node(seed.id), true, &keep_ids)?;
+            .sweep(self.id, Slot::Node(seed.id), true, &keep_ids)
+            .map_err(|e| e.at(at))?;
         let slots = slots
             .into_iter()
             .map(|s| match s {
@@ -330,6 +338,7 @@ impl<'t, T: Float> Var<'t, T> {
     /// # Errors
     /// As [`backward`](Var::backward); [`ErrorKind::Graph`] when `wrt` is
     /// on another tape.
+    #[track_caller]
     pub fn grad(self, wrt: Var<'t, T>) -> Result<Var<'t, T>> {
         self.same_tape("grad", wrt)?;
         let shape = self.single_element("grad")?;
@@ -337,6 +346,7 @@ impl<'t, T: Float> Var<'t, T> {
         self.vjp_graph(seed, &[wrt])?.wrt(wrt)
     }
 
+    #[track_caller]
     fn single_element(&self, op: &str) -> Result<Shape> {
         let shape = self.shape();
         if numel(&shape) != 1 {
@@ -346,22 +356,24 @@ impl<'t, T: Float> Var<'t, T> {
                     "output has shape {}; {op} needs a single element (use a vjp with a seed)",
                     fmt_shape(&shape)
                 ),
-            ));
+            )
+            .at(Location::caller()));
         }
         Ok(shape)
     }
 
+    #[track_caller]
     pub(crate) fn same_tape(&self, op: &str, other: Var<'_, T>) -> Result<()> {
         if other.tape.id() != self.tape.id() {
-            return Err(Error::new(
-                ErrorKind::Graph,
-                op,
-                "the values belong to different tapes",
-            ));
+            return Err(
+                Error::new(ErrorKind::Graph, op, "the values belong to different tapes")
+                    .at(Location::caller()),
+            );
         }
         Ok(())
     }
 
+    #[track_caller]
     pub(crate) fn check_seed(&self, op: &str, seed: &[usize]) -> Result<()> {
         let shape = self.shape();
         if seed != shape.as_slice() {
@@ -372,7 +384,8 @@ impl<'t, T: Float> Var<'t, T> {
                     fmt_shape(seed),
                     fmt_shape(&shape)
                 ),
-            ));
+            )
+            .at(Location::caller()));
         }
         Ok(())
     }
@@ -411,19 +424,21 @@ impl<'t, T: Float> VarGrads<'t, T> {
     /// # Errors
     /// [`ErrorKind::Graph`] when `v` is on another tape, or is an
     /// intermediate value whose gradient was not kept.
+    #[track_caller]
     pub fn wrt(&self, v: Var<'t, T>) -> Result<Var<'t, T>> {
         if v.tape.id() != self.tape.id() {
             return Err(Error::new(
                 ErrorKind::Graph,
                 "grads",
                 "the value belongs to another tape than the one differentiated",
-            ));
+            )
+            .at(Location::caller()));
         }
         let kept = self.tape.node_kind(v.id) == NodeKind::Leaf
             || self.tape.node_retained(v.id)
             || self.kept.contains(&v.id);
         if !kept {
-            return Err(not_kept(v.id));
+            return Err(not_kept(v.id).at(Location::caller()));
         }
         Ok(match self.slots.get(v.id).copied().flatten() {
             Some(id) => Var::from_id(self.tape, id),

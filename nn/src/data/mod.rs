@@ -22,22 +22,22 @@ use autodiff::{Error, Float, Result, Tensor};
 ///
 /// # Errors
 /// [`ErrorKind::Index`](autodiff::ErrorKind::Index) for a row out of range.
+#[track_caller]
 pub fn rows<T: Float>(t: &Tensor<T>, indices: &[usize]) -> Result<Tensor<T>> {
     let n = t.shape().first().copied().unwrap_or(0);
     let d: usize = t.shape().iter().skip(1).product();
     let mut out = Vec::with_capacity(indices.len() * d);
     for &i in indices {
         if i >= n {
-            return Err(Error::index(
-                "rows",
-                format!("row {i} of a tensor with {n} rows"),
-            ));
+            return Err(
+                Error::index("rows", format!("row {i} of a tensor with {n} rows")).at_caller(),
+            );
         }
         out.extend_from_slice(&t.data()[i * d..(i + 1) * d]);
     }
     let mut shape = t.shape().to_vec();
     if shape.is_empty() {
-        return Err(Error::index("rows", "a scalar has no rows"));
+        return Err(Error::index("rows", "a scalar has no rows").at_caller());
     }
     shape[0] = indices.len();
     Tensor::from_vec(out, &shape)

@@ -34,6 +34,7 @@ impl Activation {
     /// # Errors
     /// None in practice (element-wise operations accept any shape); the
     /// `Result` is the tape's.
+    #[track_caller]
     pub fn apply<'t, T: Float>(self, z: Var<'t, T>) -> Result<Var<'t, T>> {
         match self {
             Activation::Linear => z.identity(),

@@ -46,6 +46,7 @@ impl<T: Float> Conv2d<T> {
     /// # Errors
     /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a zero
     /// channel count, kernel extent or stride.
+    #[track_caller]
     pub fn new(
         in_channels: usize,
         out_channels: usize,
@@ -62,7 +63,8 @@ impl<T: Float> Conv2d<T> {
                 format!(
                     "channels {in_channels} → {out_channels}, kernel {kh}×{kw}, stride {stride}: all must be at least 1"
                 ),
-            ));
+            )
+.at_caller());
         }
         let (fan_in, fan_out) = (in_channels * kh * kw, out_channels * kh * kw);
         let weight = init.weight(&[out_channels, in_channels, kh, kw], fan_in, fan_out, seed);
@@ -87,6 +89,7 @@ impl<T: Float> Conv2d<T> {
     /// # Errors
     /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when the weight is
     /// not 4-D or the bias is not `[out]`.
+    #[track_caller]
     pub fn from_tensors(
         weight: Tensor<T>,
         bias: Option<Tensor<T>>,
@@ -102,7 +105,8 @@ impl<T: Float> Conv2d<T> {
                     autodiff::shape::fmt_shape(&shape),
                     bias.as_ref().map(|b| b.shape().to_vec())
                 ),
-            ));
+            )
+            .at_caller());
         }
         Ok(Conv2d {
             weight: Param::new(weight),

@@ -61,6 +61,7 @@ impl<T: Float> Linear<T> {
     /// # Errors
     /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when the weight is
     /// not 2-D or the bias does not have `out` entries.
+    #[track_caller]
     pub fn from_tensors(weight: Tensor<T>, bias: Option<Tensor<T>>) -> Result<Self> {
         if weight.rank() != 2 {
             return Err(Error::shape(
@@ -69,7 +70,8 @@ impl<T: Float> Linear<T> {
                     "weight of shape {} must be [out, in]",
                     fmt_shape(weight.shape())
                 ),
-            ));
+            )
+            .at_caller());
         }
         if let Some(b) = &bias {
             if b.shape() != [weight.shape()[0]] {
@@ -81,7 +83,8 @@ impl<T: Float> Linear<T> {
                         fmt_shape(weight.shape()),
                         weight.shape()[0]
                     ),
-                ));
+                )
+                .at_caller());
             }
         }
         Ok(Linear {
@@ -120,18 +123,27 @@ impl<T: Float> Module<T> for Linear<T> {
     fn forward<'t>(&self, s: &Session<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
         let shape = x.shape();
         let features = shape.last().copied().unwrap_or(0);
-        if shape.is_empty() || shape.len() > 2 || features != self.in_features() {
+        let n = self.in_features();
+        if shape.is_empty() || shape.len() > 2 {
             return Err(Error::shape(
                 "linear",
                 format!(
-                    "input {} has {} features, the layer expects {} (input must be [batch, {}] or [{}])",
+                    "input {} has rank {}; the layer takes [batch, {n}] or [{n}] (flatten the other axes first)",
                     fmt_shape(&shape),
-                    if shape.is_empty() { 0 } else { features },
-                    self.in_features(),
-                    self.in_features(),
-                    self.in_features()
+                    shape.len(),
                 ),
-            ));
+            )
+            .at_caller());
+        }
+        if features != n {
+            return Err(Error::shape(
+                "linear",
+                format!(
+                    "input {} has {features} features, the layer expects {n} (input must be [batch, {n}] or [{n}])",
+                    fmt_shape(&shape),
+                ),
+            )
+            .at_caller());
         }
         let w = s.param(&self.weight);
         let x2 = if shape.len() == 1 {

@@ -33,6 +33,7 @@ impl<T: Float> Mlp<T> {
     /// # Errors
     /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for fewer than
     /// two widths or a zero width.
+    #[track_caller]
     pub fn new(widths: &[usize], activation: Activation, init: Init, seed: u64) -> Result<Self> {
         if widths.len() < 2 || widths.contains(&0) {
             return Err(Error::argument(
@@ -40,7 +41,8 @@ impl<T: Float> Mlp<T> {
                 format!(
                     "widths {widths:?}: need at least an input and an output width, none of them 0"
                 ),
-            ));
+            )
+            .at_caller());
         }
         let layers = widths
             .windows(2)

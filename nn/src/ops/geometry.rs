@@ -2,7 +2,7 @@
 
 use autodiff::kernels::elementwise::parallel;
 use autodiff::shape::{checked_numel, fmt_shape};
-use autodiff::{Error, Float, Result};
+use autodiff::{Error, Float, Result, ResultExt};
 use rayon::prelude::*;
 
 /// The sizes of a 2-D convolution of `x: [n, c, h, w]` with
@@ -53,6 +53,7 @@ impl ConvGeometry {
     /// the kernel is larger than the padded input, the stride is 0, or the
     /// padded image, the output or the im2col matrix would have more
     /// elements than a tensor can hold.
+    #[track_caller]
     pub fn new(x: &[usize], weight: &[usize], stride: usize, padding: usize) -> Result<Self> {
         let shapes = || format!("input {} and weight {}", fmt_shape(x), fmt_shape(weight));
         let (&[n, c, h, w], &[o, cw, kh, kw]) = (x, weight) else {
@@ -62,7 +63,8 @@ impl ConvGeometry {
                     "{}: expected input [n, c, h, w] and weight [out, in, kh, kw]",
                     shapes()
                 ),
-            ));
+            )
+            .at_caller());
         };
         if c != cw {
             return Err(Error::shape(
@@ -71,10 +73,11 @@ impl ConvGeometry {
                     "{}: the input has {c} input channels but the weight expects {cw}",
                     shapes()
                 ),
-            ));
+            )
+            .at_caller());
         }
         if stride == 0 {
-            return Err(Error::argument("conv2d", "stride must be at least 1"));
+            return Err(Error::argument("conv2d", "stride must be at least 1").at_caller());
         }
         // h + 2p and w + 2p in checked arithmetic: a padding near
         // usize::MAX / 2 must be refused, not wrapped around
@@ -86,7 +89,8 @@ impl ConvGeometry {
                     "{}: padding {padding} makes the padded image larger than memory can address",
                     shapes()
                 ),
-            ));
+            )
+            .at_caller());
         };
         if kh == 0 || kw == 0 || hp < kh || wp < kw {
             return Err(Error::shape(
@@ -95,12 +99,13 @@ impl ConvGeometry {
                     "{}: a {kh}×{kw} kernel does not fit a {h}×{w} image padded by {padding}",
                     shapes()
                 ),
-            ));
+            )
+            .at_caller());
         }
         let (ho, wo) = ((hp - kh) / stride + 1, (wp - kw) / stride + 1);
         // the output and the im2col matrix of one sample must be representable
-        checked_numel("conv2d", &[n, o, ho, wo])?;
-        checked_numel("conv2d", &[c, kh, kw, ho, wo])?;
+        checked_numel("conv2d", &[n, o, ho, wo]).at_caller()?;
+        checked_numel("conv2d", &[c, kh, kw, ho, wo]).at_caller()?;
         Ok(ConvGeometry {
             n,
             c,
@@ -395,21 +400,23 @@ impl PoolGeometry {
     /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming `op` when the
     /// input is not 4-D or smaller than the window, or the window or stride
     /// is 0.
+    #[track_caller]
     pub fn new(op: &str, x: &[usize], k: usize, stride: usize) -> Result<Self> {
         let &[n, c, h, w] = x else {
-            return Err(Error::shape(
-                op,
-                format!("input {} must be [n, c, h, w]", fmt_shape(x)),
-            ));
+            return Err(
+                Error::shape(op, format!("input {} must be [n, c, h, w]", fmt_shape(x)))
+                    .at_caller(),
+            );
         };
         if k == 0 || stride == 0 {
-            return Err(Error::argument(op, "window and stride must be at least 1"));
+            return Err(Error::argument(op, "window and stride must be at least 1").at_caller());
         }
         if h < k || w < k {
             return Err(Error::shape(
                 op,
                 format!("a {k}×{k} window does not fit input {}", fmt_shape(x)),
-            ));
+            )
+            .at_caller());
         }
         Ok(PoolGeometry {
             planes: n * c,

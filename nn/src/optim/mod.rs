@@ -26,6 +26,9 @@ pub trait Optimizer<T: Float> {
     /// when a gradient's shape is not its parameter's;
     /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when the
     /// learning rate set by [`set_lr`](Self::set_lr) is not finite and ≥ 0.
+    /// Errors name the line that called `step` (`#[track_caller]` in every
+    /// implementation).
+    #[track_caller]
     fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) -> Result<()>;
 
     /// The current learning rate.
@@ -60,6 +63,7 @@ pub(crate) fn hyperparameter(
 
 /// Visits every parameter of `model` with a gradient, checking shapes,
 /// and calls `update(name, param, grad)`.
+#[track_caller]
 pub(crate) fn for_each_update<T: Float>(
     op: &str,
     model: &mut dyn Module<T>,
@@ -97,5 +101,6 @@ pub(crate) fn for_each_update<T: Float>(
             fmt_shape(&shape),
             fmt_shape(&grad_shape)
         ),
-    ))
+    )
+    .at_caller())
 }
