@@ -63,7 +63,9 @@ pub(crate) struct Inner<T: Float> {
     pub(crate) nodes: Vec<Node<T>>,
     pub(crate) recording: bool,
     pub(crate) anomaly: bool,
-    pub(crate) hooks: Vec<(usize, GradHook<T>)>,
+    /// Gradient hooks: the value they watch, the hook, and where it was
+    /// registered (named when a hook misbehaves).
+    pub(crate) hooks: Vec<(usize, GradHook<T>, &'static Location<'static>)>,
 }
 
 /// A Wengert list: the record of every operation on tracked values.
@@ -295,6 +297,36 @@ impl<T: Float> Tape<T> {
             // helper inside the op attached its own (library) location
             let value = op.forward(&values).map_err(|e| e.relocated(location))?;
             if inner.anomaly && !value.all_finite() {
+                // an input that already holds NaN or infinity is the culprit,
+                // not the operation that merely used it
+                if let Some((k, v)) = inputs
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| !inner.nodes[v.id].value.all_finite())
+                {
+                    let node = &inner.nodes[v.id];
+                    let at = node.location;
+                    let origin = match (&node.kind, &node.op) {
+                        (NodeKind::Leaf, _) => "a tracked leaf (Tape::var)".to_string(),
+                        (NodeKind::Op, Some(o)) => format!(
+                            "computed by {} before anomaly mode was switched on",
+                            o.name()
+                        ),
+                        _ => "a constant".to_string(),
+                    };
+                    return Err(Error::new(
+                        ErrorKind::Anomaly,
+                        op.name(),
+                        format!(
+                            "input {k} already holds NaN or infinity: it is {origin} of shape {}, made at {}:{}:{} (anomaly mode)",
+                            fmt_shape(node.value.shape()),
+                            at.file(),
+                            at.line(),
+                            at.column()
+                        ),
+                    )
+                    .at(location));
+                }
                 let shapes: Vec<String> = values.iter().map(|t| fmt_shape(t.shape())).collect();
                 return Err(Error::new(
                     ErrorKind::Anomaly,

@@ -64,7 +64,7 @@ impl<T: Float> Tape<T> {
             let Some(slot) = grads[i].take() else {
                 continue;
             };
-            let slot = self.run_hooks(i, slot, create_graph)?;
+            let slot = self.run_hooks(i, slot, create_graph, anomaly)?;
             let (op, parents, needs, keep) = {
                 let mut inner = self.inner.borrow_mut();
                 let keep = inner.nodes[i].retain || retain.contains(&i);
@@ -265,15 +265,23 @@ impl<T: Float> Tape<T> {
 
     /// Passes the complete gradient of node `i` through the hooks registered
     /// on it, in registration order; a hook that returns a tensor replaces
-    /// the gradient.
-    fn run_hooks(&self, i: usize, slot: Slot<T>, create_graph: bool) -> Result<Slot<T>> {
-        if self.inner.borrow().hooks.iter().all(|(id, _)| *id != i) {
+    /// the gradient. A hook's error names the line that registered it; in
+    /// anomaly mode, a hook that turns a finite gradient into NaN or
+    /// infinity is blamed for it.
+    fn run_hooks(
+        &self,
+        i: usize,
+        slot: Slot<T>,
+        create_graph: bool,
+        anomaly: bool,
+    ) -> Result<Slot<T>> {
+        if self.inner.borrow().hooks.iter().all(|(id, _, _)| *id != i) {
             return Ok(slot);
         }
         let mut hooks = std::mem::take(&mut self.inner.borrow_mut().hooks);
         let mut slot = slot;
         let mut outcome = Ok(());
-        for (_, hook) in hooks.iter_mut().filter(|(id, _)| *id == i) {
+        for (_, hook, registered) in hooks.iter_mut().filter(|(id, _, _)| *id == i) {
             let current = match &slot {
                 Slot::Value(t) => t.clone(),
                 Slot::Node(id) => self.node_value(*id),
@@ -288,7 +296,20 @@ impl<T: Float> Tape<T> {
                             fmt_shape(new.shape()),
                             fmt_shape(current.shape())
                         ),
-                    ));
+                    )
+                    .at(registered));
+                    break;
+                }
+                if anomaly && !new.all_finite() && current.all_finite() {
+                    outcome = Err(Error::new(
+                        ErrorKind::Anomaly,
+                        "hook",
+                        format!(
+                            "a gradient hook on value #{i} turned a finite gradient of shape {} into one holding NaN or infinity (anomaly mode)",
+                            fmt_shape(current.shape())
+                        ),
+                    )
+                    .at(registered));
                     break;
                 }
                 slot = if create_graph {

@@ -181,12 +181,13 @@ impl<'t, T: Float> Var<'t, T> {
     /// assert_eq!(y.backward()?.wrt(x)?.data(), &[3.0, -3.0]);
     /// # Ok::<(), autodiff::Error>(())
     /// ```
+    #[track_caller]
     pub fn register_hook(self, hook: impl FnMut(&Tensor<T>) -> Option<Tensor<T>> + 'static) {
         self.tape
             .inner
             .borrow_mut()
             .hooks
-            .push((self.id, Box::new(hook)));
+            .push((self.id, Box::new(hook), Location::caller()));
     }
 
     /// Gradients of this one-element value with respect to every tracked
