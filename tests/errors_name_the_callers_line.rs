@@ -96,7 +96,7 @@ fn gradients_and_derivatives() {
     // relu at 0: the tape says 0, central differences ½
     fails_here!(gradcheck(
         |_, xs| xs[0].relu(),
-        &[Tensor::zeros(&[2])],
+        &[Tensor::<f64>::zeros(&[2])],
         &options
     ));
 }

@@ -83,6 +83,28 @@ impl Default for GradcheckOptions {
     }
 }
 
+impl GradcheckOptions {
+    /// Settings suited to `f32`: `eps = 1e-2`, `atol = 2e-3`, `rtol = 1e-2`.
+    /// With f32's ε ≈ 1.2e-7 the rounding error of a central difference is
+    /// about `ε·|L|/h`, and the truncation error `h²·|L‴|/6`; a step of
+    /// 1e-2 keeps both near 1e-5 relative for values of order 1.
+    ///
+    /// ```
+    /// use autodiff::{gradcheck, GradcheckOptions, Tensor};
+    /// let x = Tensor::<f32>::rand_uniform(&[3], -1.0, 1.0, 2);
+    /// gradcheck(|_, v| v[0].tanh()?.sum(), &[x], &GradcheckOptions::f32())?;
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn f32() -> Self {
+        GradcheckOptions {
+            eps: 1e-2,
+            atol: 2e-3,
+            rtol: 1e-2,
+            seed: 0,
+        }
+    }
+}
+
 /// The element where analytic and numeric gradients were furthest apart.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradcheckWorst {
@@ -108,7 +130,9 @@ pub struct GradcheckReport {
     pub worst: Option<GradcheckWorst>,
 }
 
-/// Checks the tape's gradients of `f` against central finite differences.
+/// Checks the tape's gradients of `f` against central finite differences,
+/// in `f64` ([`GradcheckOptions::default`]) or `f32`
+/// ([`GradcheckOptions::f32`]).
 ///
 /// `f` gets one tracked [`Var`] per tensor in `inputs`. A non-scalar output
 /// `y` is reduced to `L = Σ r ⊙ y` with fixed random weights `r`, so every
@@ -128,13 +152,14 @@ pub struct GradcheckReport {
 /// analytic, numeric, error) when any element is out of tolerance; any error
 /// `f` returns.
 #[track_caller]
-pub fn gradcheck<F>(
+pub fn gradcheck<T, F>(
     f: F,
-    inputs: &[Tensor<f64>],
+    inputs: &[Tensor<T>],
     options: &GradcheckOptions,
 ) -> Result<GradcheckReport>
 where
-    F: for<'t> Fn(&'t Tape<f64>, &[Var<'t, f64>]) -> Result<Var<'t, f64>>,
+    T: Float,
+    F: for<'t> Fn(&'t Tape<T>, &[Var<'t, T>]) -> Result<Var<'t, T>>,
 {
     // the analytic gradient, and the output shape for the weights r
     let tape = Tape::new();
@@ -145,14 +170,15 @@ where
         Tensor::ones(&out_shape)
     } else {
         // weights in [0.5, 1.5): no element is ignored or cancelled
-        Tensor::rand_uniform(&out_shape, 0.5, 1.5, options.seed)
+        Tensor::rand_uniform(&out_shape, T::of_f64(0.5), T::of_f64(1.5), options.seed)
     };
     let grads = y.vjp(&weights)?;
-    let analytic: Vec<Tensor<f64>> = vars.iter().map(|&v| grads.wrt(v)).collect::<Result<_>>()?;
+    let analytic: Vec<Tensor<T>> = vars.iter().map(|&v| grads.wrt(v)).collect::<Result<_>>()?;
 
     // L(x) = Σ r ⊙ f(x); the inputs are tracked here too, so that an `f`
     // that itself takes gradients (x ↦ ∇g(x)) evaluates the same function
-    let loss = |xs: &[Tensor<f64>]| -> Result<f64> {
+    // (summed in f64 whatever T is, so that only f's own rounding counts)
+    let loss = |xs: &[Tensor<T>]| -> Result<f64> {
         let tape = Tape::new();
         let vars: Vec<_> = xs.iter().map(|x| tape.var(x.clone())).collect();
         let out = f(&tape, &vars)?.value();
@@ -172,24 +198,28 @@ where
             .data()
             .iter()
             .zip(weights.data())
-            .map(|(a, b)| a * b)
+            .map(|(a, b)| a.as_f64() * b.as_f64())
             .sum())
     };
 
-    let mut xs: Vec<Tensor<f64>> = inputs.to_vec();
+    let mut xs: Vec<Tensor<T>> = inputs.to_vec();
     let mut worst: Option<(f64, GradcheckWorst)> = None;
     let mut elements = 0;
     for k in 0..xs.len() {
         let in_strides = strides(xs[k].shape());
         for e in 0..xs[k].numel() {
             let original = xs[k].data()[e];
-            xs[k].data_mut()[e] = original + options.eps;
+            // the points actually evaluated, rounded to T: their distance,
+            // not 2·eps, is the denominator of the difference quotient
+            let up = T::of_f64(original.as_f64() + options.eps);
+            let down = T::of_f64(original.as_f64() - options.eps);
+            xs[k].data_mut()[e] = up;
             let plus = loss(&xs)?;
-            xs[k].data_mut()[e] = original - options.eps;
+            xs[k].data_mut()[e] = down;
             let minus = loss(&xs)?;
             xs[k].data_mut()[e] = original;
-            let numeric = (plus - minus) / (2.0 * options.eps);
-            let a = analytic[k].data()[e];
+            let numeric = (plus - minus) / (up.as_f64() - down.as_f64());
+            let a = analytic[k].data()[e].as_f64();
             let error = (a - numeric).abs();
             let ratio = error / (options.atol + options.rtol * numeric.abs());
             let ratio = if ratio.is_nan() { f64::INFINITY } else { ratio };

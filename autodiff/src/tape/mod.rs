@@ -172,6 +172,27 @@ impl<T: Float> Tape<T> {
         self.inner.borrow().nodes.len()
     }
 
+    /// The names of the operations recorded on the tape, in the order they
+    /// were recorded (untracked results and leaves are not operations).
+    /// For tests, profiles and debugging.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
+    /// x.exp()?.sum()?;
+    /// assert_eq!(tape.op_names(), ["exp", "sum_to", "reshape"]); // sum: to [1], then to []
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn op_names(&self) -> Vec<String> {
+        self.inner
+            .borrow()
+            .nodes
+            .iter()
+            .filter_map(|n| n.op.as_ref().map(|op| op.name().to_string()))
+            .collect()
+    }
+
     /// Whether the tape holds no node.
     ///
     /// ```
