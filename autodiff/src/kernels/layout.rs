@@ -33,6 +33,13 @@ pub fn permute<T: Float>(x: &Tensor<T>, perm: &[usize]) -> Tensor<T> {
 /// # Ok::<(), autodiff::Error>(())
 /// ```
 pub fn narrow<T: Float>(x: &Tensor<T>, axis: usize, start: usize, len: usize) -> Tensor<T> {
+    let mut shape = x.shape_vec();
+    shape[axis] = len;
+    // nothing to move when either side is empty; the loops below would
+    // otherwise walk a huge outer extent of an empty tensor ([2⁴⁰, 0])
+    if numel(&shape) == 0 {
+        return Tensor::zeros(&shape);
+    }
     let (outer, n, inner) = split_at_axis(x.shape(), axis);
     let d = x.data();
     let mut out = Vec::with_capacity(outer * len * inner);
@@ -40,8 +47,6 @@ pub fn narrow<T: Float>(x: &Tensor<T>, axis: usize, start: usize, len: usize) ->
         let from = (o * n + start) * inner;
         out.extend_from_slice(&d[from..from + len * inner]);
     }
-    let mut shape = x.shape_vec();
-    shape[axis] = len;
     Tensor::from_parts(out, shape)
 }
 
@@ -58,6 +63,9 @@ pub fn pad_axis<T: Float>(x: &Tensor<T>, axis: usize, start: usize, full: usize)
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let mut shape = x.shape_vec();
     shape[axis] = full;
+    if x.numel() == 0 {
+        return Tensor::zeros(&shape); // also: no walk over an empty tensor's outer extent
+    }
     let mut out = vec![T::zero(); numel(&shape)];
     let d = x.data();
     for o in 0..outer {
@@ -79,6 +87,9 @@ pub fn pad_axis<T: Float>(x: &Tensor<T>, axis: usize, start: usize, full: usize)
 pub fn concat<T: Float>(parts: &[&Tensor<T>], axis: usize) -> Tensor<T> {
     let mut shape = parts[0].shape_vec();
     shape[axis] = parts.iter().map(|p| p.shape()[axis]).sum();
+    if numel(&shape) == 0 {
+        return Tensor::zeros(&shape); // no walk over an empty result's outer extent
+    }
     let (outer, _, inner) = split_at_axis(&shape, axis);
     let mut out = Vec::with_capacity(numel(&shape));
     for o in 0..outer {
@@ -99,6 +110,11 @@ pub fn concat<T: Float>(parts: &[&Tensor<T>], axis: usize) -> Tensor<T> {
 /// # Ok::<(), autodiff::Error>(())
 /// ```
 pub fn index_select<T: Float>(x: &Tensor<T>, axis: usize, indices: &[usize]) -> Tensor<T> {
+    let mut shape = x.shape_vec();
+    shape[axis] = indices.len();
+    if numel(&shape) == 0 {
+        return Tensor::zeros(&shape); // no walk over an empty result's outer extent
+    }
     let (outer, n, inner) = split_at_axis(x.shape(), axis);
     let d = x.data();
     let mut out = Vec::with_capacity(outer * indices.len() * inner);
@@ -108,8 +124,6 @@ pub fn index_select<T: Float>(x: &Tensor<T>, axis: usize, indices: &[usize]) -> 
             out.extend_from_slice(&d[from..from + inner]);
         }
     }
-    let mut shape = x.shape_vec();
-    shape[axis] = indices.len();
     Tensor::from_parts(out, shape)
 }
 
@@ -132,6 +146,9 @@ pub fn index_add<T: Float>(
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let mut shape = x.shape_vec();
     shape[axis] = full;
+    if x.numel() == 0 {
+        return Tensor::zeros(&shape); // nothing to add, and no walk over an empty outer extent
+    }
     let mut out = vec![T::zero(); numel(&shape)];
     let d = x.data();
     for o in 0..outer {

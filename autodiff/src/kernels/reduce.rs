@@ -22,6 +22,9 @@ pub fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
         return x.clone();
     }
     let mut result = Tensor::zeros(target);
+    if x.numel() == 0 {
+        return result; // an empty sum is 0, without a walk over an empty outer extent
+    }
     let out = result.data_mut();
     if out.len() == 1 {
         out[0] = x.data().iter().copied().sum();
@@ -83,6 +86,13 @@ pub fn broadcast_to<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
 /// # Ok::<(), autodiff::Error>(())
 /// ```
 pub fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> (Tensor<T>, Vec<usize>) {
+    if x.numel() == 0 {
+        // the caller refuses an empty axis; an empty tensor along another
+        // axis has an empty result (and its outer extent may be huge)
+        let mut shape: Shape = x.shape_vec();
+        shape[axis] = 1;
+        return (Tensor::zeros(&shape), Vec::new());
+    }
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let d = x.data();
     let mut vals = Vec::with_capacity(outer * inner);
@@ -117,6 +127,9 @@ pub fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> (Tensor<T>, Vec<usize>)
 /// # Ok::<(), autodiff::Error>(())
 /// ```
 pub fn softmax_axis<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Tensor<T> {
+    if x.numel() == 0 {
+        return x.clone(); // no walk over an empty tensor's outer extent
+    }
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let d = x.data();
     // every element is written below (each (o, i) writes all of its axis)

@@ -69,6 +69,15 @@ impl<T: Float> Tape<T> {
                 let mut inner = self.inner.borrow_mut();
                 let keep = inner.nodes[i].retain || retain.contains(&i);
                 let node = &mut inner.nodes[i];
+                if node.op.is_some() && node.value.numel() == 0 {
+                    // an empty output sends nothing back: its inputs' gradients
+                    // are zero (absent), and the rule — whose intermediates may
+                    // be large for shapes like [2⁴⁰, 0] — need not run
+                    if keep {
+                        grads[i] = Some(slot);
+                    }
+                    continue;
+                }
                 let Some(op) = node.op.take() else {
                     grads[i] = Some(slot); // a leaf (or constant seed): keep it
                     continue;
