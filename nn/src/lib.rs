@@ -49,6 +49,8 @@
 pub mod approximation;
 mod atomic_file;
 pub mod data;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 mod init;
 pub mod layers;
 pub mod loss;

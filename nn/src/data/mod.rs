@@ -1,13 +1,16 @@
 //! Data: the four TensorFlow Playground datasets and their seven input
 //! features, MNIST and the UCI 8×8 digits ([`files`]), seeded train/test
-//! splits and a shuffling mini-batch iterator.
+//! splits, a shuffling mini-batch iterator, and its split across the
+//! processes of a data-parallel job.
 
 mod batches;
 pub mod files;
 mod playground;
+mod sharded;
 
 pub use batches::{train_test_split, Batches};
 pub use playground::{features, Dataset, Feature, Points};
+pub use sharded::{Shard, ShardedBatches};
 
 use autodiff::{Error, Float, Result, Tensor};
 

@@ -1,0 +1,177 @@
+//! Data-parallel training across processes on MPI (cargo feature `mpi`),
+//! the way PyTorch's DistributedDataParallel and Horovod do it: every
+//! process holds a replica of the model, computes the gradient of its shard
+//! of each global batch ([`ShardedBatches`](crate::data::ShardedBatches)),
+//! and the gradients are summed across processes before every optimizer
+//! step, so that every replica takes the same step.
+//!
+//! Exactness: a shard's gradient is of its *own* mean loss; weighting it by
+//! `shard_len / global_len` before the sum gives exactly the gradient of
+//! the global batch's mean loss, also when the shards differ in size (an
+//! uneven split, or a last batch smaller than the number of processes).
+//!
+//! Communication goes in a few large contiguous buffers (buckets of
+//! [`BUCKET_ELEMENTS`] values, in the model's parameter order), summed in
+//! `f64` whatever the model's type, not one call per tensor.
+//!
+//! Not yet here (issue 10): starting each bucket's all-reduce while the
+//! backward sweep still runs, agreed shutdown when one rank fails, and the
+//! `mnist --distributed` example.
+
+use autodiff::{Error, Float, Result, Tensor};
+use mpi::collective::SystemOperation;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+
+use crate::module::Module;
+use crate::session::ParamGrads;
+
+/// Values per all-reduce call: 1 Mi `f64`s (8 MiB).
+pub const BUCKET_ELEMENTS: usize = 1 << 20;
+
+/// A process's view of a data-parallel job: its rank, the number of
+/// processes, and the collective operations a training loop needs.
+pub struct DataParallel {
+    world: SimpleCommunicator,
+}
+
+impl DataParallel {
+    /// The job of all processes `mpirun` started (`MPI_COMM_WORLD`).
+    pub fn new(world: SimpleCommunicator) -> Self {
+        DataParallel { world }
+    }
+
+    /// This process's rank, `0..size`.
+    pub fn rank(&self) -> usize {
+        self.world.rank() as usize
+    }
+
+    /// The number of processes.
+    pub fn size(&self) -> usize {
+        self.world.size() as usize
+    }
+
+    /// Whether this is rank 0, the process that prints, draws figures and
+    /// writes model files.
+    pub fn is_root(&self) -> bool {
+        self.rank() == 0
+    }
+
+    /// Overwrites every replica's parameters with rank 0's, so that all
+    /// processes start from the same model.
+    pub fn broadcast_parameters<T: Float>(&self, model: &mut dyn Module<T>) {
+        let mut flat = flatten(model);
+        for chunk in flat.chunks_mut(BUCKET_ELEMENTS) {
+            self.world.process_at_rank(0).broadcast_into(chunk);
+        }
+        unflatten(model, &flat);
+    }
+
+    /// Turns each process's gradient of its shard's mean loss into the
+    /// gradient of the global batch's mean loss, on every process: each is
+    /// weighted by `local / global` (the shard's share of the global batch)
+    /// and the weighted gradients are summed across processes in buckets.
+    /// A process whose shard is empty passes `local = 0` and any `grads`
+    /// (missing gradients count as zero).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when
+    /// `local > global` or `global` is 0.
+    pub fn all_reduce_gradients<T: Float>(
+        &self,
+        model: &dyn Module<T>,
+        grads: &mut ParamGrads<T>,
+        local: usize,
+        global: usize,
+    ) -> Result<()> {
+        if global == 0 || local > global {
+            return Err(Error::argument(
+                "DataParallel::all_reduce_gradients",
+                format!("a shard of {local} examples of a global batch of {global}"),
+            ));
+        }
+        let weight = local as f64 / global as f64;
+        let mut flat = Vec::new();
+        model.visit_params("", &mut |_, p| match grads.get(p) {
+            Some(g) if local > 0 => flat.extend(g.data().iter().map(|v| v.as_f64() * weight)),
+            _ => flat.extend(std::iter::repeat_n(0.0, p.value().numel())),
+        });
+        let mut summed = vec![0.0; flat.len()];
+        for (send, receive) in flat
+            .chunks(BUCKET_ELEMENTS)
+            .zip(summed.chunks_mut(BUCKET_ELEMENTS))
+        {
+            self.world
+                .all_reduce_into(send, receive, SystemOperation::sum());
+        }
+        let mut offset = 0;
+        let mut fault = None;
+        model.visit_params("", &mut |name, p| {
+            let n = p.value().numel();
+            let values = summed[offset..offset + n]
+                .iter()
+                .map(|&v| T::of_f64(v))
+                .collect();
+            offset += n;
+            match Tensor::from_vec(values, p.value().shape()) {
+                Ok(t) => grads.insert(p, t),
+                Err(e) => fault = Some(format!("{name}: {e}")),
+            }
+        });
+        match fault {
+            Some(f) => Err(Error::argument("DataParallel::all_reduce_gradients", f)),
+            None => Ok(()),
+        }
+    }
+
+    /// The sum of `value` over all processes (for a global loss or count).
+    pub fn sum(&self, value: f64) -> f64 {
+        let mut total = 0.0;
+        self.world
+            .all_reduce_into(&value, &mut total, SystemOperation::sum());
+        total
+    }
+
+    /// Whether every replica holds the same parameters, bit for bit: each
+    /// process hashes its parameters' bits, and the smallest and largest
+    /// hash over all processes are compared (two all-reduces of one value).
+    pub fn replicas_agree<T: Float>(&self, model: &dyn Module<T>) -> bool {
+        // FNV-1a over the f64 bits of every parameter, in visiting order
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        model.visit_params("", &mut |_, p| {
+            for v in p.value().data() {
+                for byte in v.as_f64().to_bits().to_le_bytes() {
+                    hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+        });
+        let (mut low, mut high) = (0u64, 0u64);
+        self.world
+            .all_reduce_into(&hash, &mut low, SystemOperation::min());
+        self.world
+            .all_reduce_into(&hash, &mut high, SystemOperation::max());
+        low == high
+    }
+}
+
+/// Every parameter's values, in visiting order, as one `f64` buffer.
+fn flatten<T: Float>(model: &dyn Module<T>) -> Vec<f64> {
+    let mut flat = Vec::new();
+    model.visit_params("", &mut |_, p| {
+        flat.extend(p.value().data().iter().map(|v| v.as_f64()))
+    });
+    flat
+}
+
+/// The inverse of [`flatten`]: sets every parameter from `flat`.
+fn unflatten<T: Float>(model: &mut dyn Module<T>, flat: &[f64]) {
+    let mut offset = 0;
+    model.visit_params_mut("", &mut |_, p| {
+        let data = p.data_mut();
+        let n = data.len();
+        for (d, &v) in data.iter_mut().zip(&flat[offset..offset + n]) {
+            *d = T::of_f64(v);
+        }
+        offset += n;
+    });
+}

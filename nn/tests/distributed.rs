@@ -1,0 +1,162 @@
+//! Data-parallel training on MPI equals training in one process: after 10
+//! steps of SGD with momentum in f64, every rank's parameters equal those
+//! of one process that trained on the whole global batches (to 1e-12), and
+//! the all-reduced gradient of the first step equals the global batch's
+//! gradient (to 1e-13) — with 2 ranks, and with 3 (an uneven split).
+//!
+//! Runs with `cargo test -p tapegrad-nn --features mpi --test distributed`;
+//! the launcher tests start `mpirun` on this very test binary, whose
+//! ignored `worker` test then runs once per rank.
+#![cfg(feature = "mpi")]
+
+use std::process::Command;
+
+use autodiff::{Tape, Tensor};
+use nn::data::{rows, Batches, ShardedBatches};
+use nn::distributed::DataParallel;
+use nn::optim::{Optimizer, Sgd};
+use nn::{Activation, Init, Mlp, Module, ParamGrads, Session};
+
+const N: usize = 22;
+const BATCH: usize = 8;
+const STEPS: usize = 10;
+const SEED: u64 = 5;
+
+fn data() -> (Tensor<f64>, Vec<usize>) {
+    let x = Tensor::rand_normal(&[N, 3], 0.0, 1.0, 1);
+    let labels = x
+        .data()
+        .chunks(3)
+        .map(|r| usize::from(r[0] + r[1] > 0.0) + usize::from(r[2] > 0.5))
+        .collect();
+    (x, labels)
+}
+
+/// The gradient of the mean cross-entropy over `batch`.
+fn grads_of(
+    model: &Mlp<f64>,
+    x: &Tensor<f64>,
+    labels: &[usize],
+    batch: &[usize],
+) -> ParamGrads<f64> {
+    let tape = Tape::new();
+    let s = Session::train(&tape);
+    let y: Vec<usize> = batch.iter().map(|&i| labels[i]).collect();
+    let logits = model.forward(&s, s.input(rows(x, batch).unwrap())).unwrap();
+    s.grads(logits.cross_entropy(&y).unwrap()).unwrap()
+}
+
+fn params(model: &Mlp<f64>) -> Vec<f64> {
+    let mut v = Vec::new();
+    model.visit_params("", &mut |_, p| v.extend_from_slice(p.value().data()));
+    v
+}
+
+fn flat_grads(model: &Mlp<f64>, g: &ParamGrads<f64>) -> Vec<f64> {
+    let mut v = Vec::new();
+    model.visit_params("", &mut |_, p| {
+        v.extend_from_slice(g.get(p).unwrap().data())
+    });
+    v
+}
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// One rank of the job (run by `mpirun` through the launcher tests).
+#[test]
+#[ignore = "one rank of an MPI job: started by the launcher tests through mpirun"]
+fn worker() {
+    let universe = mpi::initialize().expect("MPI initializes once");
+    let dp = DataParallel::new(universe.world());
+    let (rank, size) = (dp.rank(), dp.size());
+    let (x, labels) = data();
+    let new_model =
+        |seed| Mlp::<f64>::new(&[3, 5, 3], Activation::Tanh, Init::PyTorch, seed).unwrap();
+    let sgd = || Sgd::new(0.1).and_then(|s| s.momentum(0.9)).unwrap();
+
+    // every rank starts from its own weights; the broadcast makes them rank 0's
+    let mut model = new_model(100 + rank as u64);
+    dp.broadcast_parameters(&mut model);
+    let mut reference = new_model(100);
+    assert_eq!(params(&model), params(&reference), "rank {rank}: broadcast");
+
+    let mut shards = ShardedBatches::new(N, BATCH, SEED, rank, size).unwrap();
+    let mut globals = Batches::new(N, BATCH, SEED).unwrap();
+    let (mut opt, mut opt_ref) = (sgd(), sgd());
+    let mut step = 0;
+    while step < STEPS {
+        for (shard, global) in shards.epoch().zip(globals.epoch()) {
+            if step == STEPS {
+                break;
+            }
+            let mut g = if shard.indices.is_empty() {
+                ParamGrads::default()
+            } else {
+                grads_of(&model, &x, &labels, &shard.indices)
+            };
+            dp.all_reduce_gradients(&model, &mut g, shard.indices.len(), shard.global)
+                .unwrap();
+            let g_ref = grads_of(&reference, &x, &labels, &global);
+            if step == 0 {
+                let d = max_diff(&flat_grads(&model, &g), &flat_grads(&reference, &g_ref));
+                assert!(d <= 1e-13, "rank {rank}: first gradient off by {d:e}");
+            }
+            opt.step(&mut model, &g).unwrap();
+            opt_ref.step(&mut reference, &g_ref).unwrap();
+            step += 1;
+        }
+    }
+    let d = max_diff(&params(&model), &params(&reference));
+    assert!(
+        d <= 1e-12,
+        "rank {rank}: parameters off by {d:e} after {STEPS} steps"
+    );
+    assert!(dp.replicas_agree(&model), "rank {rank}: replicas differ");
+    println!("worker rank {rank} of {size}: {STEPS} steps, parameters within {d:e} of one process");
+}
+
+fn launch(ranks: usize) {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-np"])
+        .arg(ranks.to_string())
+        .args(["--mca", "btl_vader_single_copy_mechanism", "none"])
+        .arg(&exe)
+        .args([
+            "--exact",
+            "worker",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .expect("mpirun (Debian: openmpi-bin) is installed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "mpirun -np {ranks} failed:\n{stdout}\n{stderr}"
+    );
+    for rank in 0..ranks {
+        assert!(
+            stdout.contains(&format!("worker rank {rank} of {ranks}: ")),
+            "rank {rank} did not report:\n{stdout}\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn two_ranks_train_exactly_as_one_process() {
+    launch(2);
+}
+
+#[test]
+fn three_ranks_with_uneven_shards_train_exactly_as_one_process() {
+    launch(3);
+}
