@@ -14,9 +14,13 @@
 //! [`BUCKET_ELEMENTS`] values, in the model's parameter order), summed in
 //! `f64` whatever the model's type, not one call per tensor.
 //!
+//! Failure: a rank that meets an error passes it to
+//! [`DataParallel::or_abort`], which prints it with the rank and ends the
+//! whole job (`MPI_Abort`), instead of leaving the other ranks waiting in
+//! their next collective forever.
+//!
 //! Not yet here (issue 10): starting each bucket's all-reduce while the
-//! backward sweep still runs, agreed shutdown when one rank fails, and the
-//! `mnist --distributed` example.
+//! backward sweep still runs, and the `mnist --distributed` example.
 
 use autodiff::{Error, Float, Result, Tensor};
 use mpi::collective::SystemOperation;
@@ -121,6 +125,26 @@ impl DataParallel {
         match fault {
             Some(f) => Err(Error::argument("DataParallel::all_reduce_gradients", f)),
             None => Ok(()),
+        }
+    }
+
+    /// The value of `result`, or — on an error — the error printed to
+    /// standard error with this rank, and the whole job ended with exit
+    /// status 1 (`MPI_Abort`): every other rank stops too, wherever it
+    /// waits, and `mpirun` exits non-zero.
+    ///
+    /// ```no_run
+    /// # let universe = mpi::initialize().unwrap();
+    /// let dp = nn::distributed::DataParallel::new(universe.world());
+    /// let digits = dp.or_abort(nn::data::files::load_digits("digits.csv"));
+    /// ```
+    pub fn or_abort<T, E: std::fmt::Display>(&self, result: std::result::Result<T, E>) -> T {
+        match result {
+            Ok(value) => value,
+            Err(e) => {
+                eprintln!("rank {} of {}: {e}", self.rank(), self.size());
+                self.world.abort(1)
+            }
         }
     }
 

@@ -160,3 +160,61 @@ fn two_ranks_train_exactly_as_one_process() {
 fn three_ranks_with_uneven_shards_train_exactly_as_one_process() {
     launch(3);
 }
+
+/// A job whose rank 1 fails to read its file while rank 0 waits in an
+/// all-reduce (run by the launcher test through mpirun).
+#[test]
+#[ignore = "one rank of an MPI job: started by the launcher tests through mpirun"]
+fn worker_with_a_failing_rank() {
+    let universe = mpi::initialize().expect("MPI initializes once");
+    let dp = DataParallel::new(universe.world());
+    if dp.rank() == 1 {
+        let missing = std::env::temp_dir().join("tapegrad-no-such-digits.csv");
+        dp.or_abort(nn::data::files::load_digits(&missing));
+    }
+    // the other ranks would wait here forever without the abort
+    let total = dp.sum(1.0);
+    println!("rank {} finished with total {total}", dp.rank());
+}
+
+#[test]
+fn a_failing_rank_ends_the_whole_job_promptly_with_its_message() {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-np", "3"])
+        .args(["--mca", "btl_vader_single_copy_mechanism", "none"])
+        .arg(&exe)
+        .args([
+            "--exact",
+            "worker_with_a_failing_rank",
+            "--ignored",
+            "--nocapture",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mpirun (Debian: openmpi-bin) is installed");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().ok();
+            panic!("the job still runs after 60 s: a rank hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!status.success(), "the job exited 0:\n{stderr}");
+    assert!(
+        stderr.contains("rank 1 of 3: ") && stderr.contains("tapegrad-no-such-digits.csv"),
+        "the failing rank's message is missing:\n{stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("finished with total"),
+        "a rank went past the collective"
+    );
+    println!("the job ended in {:.1} s", started.elapsed().as_secs_f64());
+}
