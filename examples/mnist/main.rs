@@ -7,10 +7,15 @@
 //! cargo run --release --example mnist                 # LeNet-5, 3 epochs
 //! cargo run --release --example mnist -- --model mlp  # an MLP on the same data
 //! cargo run --release --example mnist -- --subset 5000 --epochs 1   # a quick look
+//! # data-parallel on two processes (cargo feature mpi; Open MPI installed)
+//! cargo build --release --features mpi --example mnist
+//! mpirun -np 2 target/release/examples/mnist --distributed
 //! ```
 
 #[path = "../support/mod.rs"]
 mod support;
+
+mod job;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -19,7 +24,7 @@ use autodiff::{Tape, Tensor};
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::files::{load_mnist, Labelled};
-use nn::data::Batches;
+use nn::data::ShardedBatches;
 use nn::optim::{Adam, CosineLr, LrSchedule, Optimizer, Sgd};
 use nn::{loss, models, Init, Module, Sequential, Session};
 use plotters::prelude::*;
@@ -76,6 +81,11 @@ struct Args {
     /// Start from the weights in this safetensors file
     #[arg(long)]
     load: Option<PathBuf>,
+    /// Train data-parallel as one rank of an `mpirun` job: each process
+    /// takes its shard of every global batch of --batch examples (needs the
+    /// cargo feature mpi)
+    #[arg(long)]
+    distributed: bool,
 }
 
 fn main() {
@@ -99,6 +109,35 @@ fn predict(
 
 fn try_main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    let job = job::Job::start(args.distributed)?;
+    let result = train(&args, &job);
+    job.finish(result)
+}
+
+/// Correct predictions of `net` on the test images `indices`.
+fn correct(
+    net: &Sequential<f32>,
+    data: &Labelled,
+    indices: &[usize],
+) -> Result<usize, Box<dyn std::error::Error>> {
+    let mut right = 0;
+    for chunk in indices.chunks(1000) {
+        let tape = Tape::new();
+        let s = Session::eval(&tape);
+        let z = net
+            .forward(&s, s.input(data.images.to_tensor(chunk)?))?
+            .value();
+        let labels: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
+        right += (loss::accuracy(&z, &labels)? * chunk.len() as f64).round() as usize;
+    }
+    Ok(right)
+}
+
+fn train(args: &Args, job: &job::Job) -> Result<(), Box<dyn std::error::Error>> {
+    // only rank 0 prints, draws and saves
+    macro_rules! say {
+        ($($t:tt)*) => { if job.is_root() { println!($($t)*); } };
+    }
     if args.epochs == 0 || args.batch == 0 {
         return Err("--epochs and --batch must be at least 1".into());
     }
@@ -111,7 +150,7 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         mnist.train.clone()
     };
-    println!(
+    say!(
         "MNIST: {} training and {} test images (loaded in {:.1}s)",
         train.len(),
         mnist.test.len(),
@@ -121,18 +160,24 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
         Model::Lenet => models::lenet5::<f32>(Init::HeUniform, args.seed)?,
         Model::Mlp => models::image_mlp::<f32>(784, &[256, 128], Init::HeUniform, args.seed)?,
     };
-    println!(
-        "{:?}: {} parameters, {:?} lr {}, batch {}\n",
+    say!(
+        "{:?}: {} parameters, {:?} lr {}, batch {}{}\n",
         args.model,
         net.num_params(),
         args.optimizer,
         args.lr,
-        args.batch
+        args.batch,
+        if job.size() > 1 {
+            format!(" split across {} processes", job.size())
+        } else {
+            String::new()
+        }
     );
     if let Some(path) = &args.load {
         nn::load(&mut net, path)?;
-        println!("weights from {}", path.display());
+        say!("weights from {}", path.display());
     }
+    job.share_weights(&mut net);
     if train.is_empty() || mnist.test.is_empty() {
         return Err(format!(
             "{}: the training set ({} images) and the test set ({} images) must not be empty",
@@ -146,7 +191,16 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
         OptimizerKind::Adam => Box::new(Adam::new(args.lr)?),
         OptimizerKind::Sgd => Box::new(Sgd::new(args.lr)?.momentum(0.9)?),
     };
-    let mut batches = Batches::new(train.len(), args.batch, args.seed + 100)?;
+    // the same global batches in every process; this process's shard of each
+    let mut batches = ShardedBatches::new(
+        train.len(),
+        args.batch,
+        args.seed + 100,
+        job.rank(),
+        job.size(),
+    )?;
+    // this process's part of the test set, for the per-epoch accuracy
+    let my_tests: Vec<usize> = (job.rank()..mnist.test.len()).step_by(job.size()).collect();
     let steps = batches.len() * args.epochs;
     let schedule = CosineLr {
         base: args.lr,
@@ -154,15 +208,21 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
         epochs: steps,
     };
 
-    println!(
+    say!(
         "{:>5} {:>11} {:>13} {:>9}",
-        "epoch", "train loss", "test accuracy", "time"
+        "epoch",
+        "train loss",
+        "test accuracy",
+        "time"
     );
     let mut step = 0;
-    let mut test_logits = None;
     for epoch in 1..=args.epochs {
         let started = Instant::now();
-        let bar = ProgressBar::new(batches.len() as u64);
+        let bar = if job.is_root() {
+            ProgressBar::new(batches.len() as u64)
+        } else {
+            ProgressBar::hidden()
+        };
         bar.set_style(
             ProgressStyle::with_template(
                 "  epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg} ({eta} left)",
@@ -171,37 +231,45 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
         );
         bar.set_prefix(epoch.to_string());
         let (mut total, mut seen) = (0.0f64, 0usize);
-        for (k, batch) in batches.epoch().enumerate() {
+        for (k, shard) in batches.epoch().enumerate() {
             opt.set_lr(schedule.lr(step));
             step += 1;
-            let tape = Tape::new();
-            let s = Session::train(&tape);
-            let labels: Vec<usize> = batch.iter().map(|&i| train.labels[i]).collect();
-            let logits = net.forward(&s, s.input(train.images.to_tensor(&batch)?))?;
-            let loss = logits.cross_entropy(&labels)?;
-            // stop at the first non-finite loss, before a NaN model is saved
-            let value = loss::check_finite(f64::from(loss.value().item()?), epoch, k + 1)?;
-            let grads = s.grads(loss)?;
+            let batch = &shard.indices;
+            let mut grads = nn::ParamGrads::default();
+            if !batch.is_empty() {
+                let tape = Tape::new();
+                let s = Session::train(&tape);
+                let labels: Vec<usize> = batch.iter().map(|&i| train.labels[i]).collect();
+                let logits = net.forward(&s, s.input(train.images.to_tensor(batch)?))?;
+                let loss = logits.cross_entropy(&labels)?;
+                // stop at the first non-finite loss, before a NaN model is saved
+                let value = loss::check_finite(f64::from(loss.value().item()?), epoch, k + 1)?;
+                grads = s.grads(loss)?;
+                total += value * batch.len() as f64;
+                seen += batch.len();
+            }
+            job.reduce(&net, &mut grads, batch.len(), shard.global)?;
             opt.step(&mut net, &grads)?;
-            total += value * batch.len() as f64;
-            seen += batch.len();
             bar.inc(1);
             if bar.position() % 50 == 0 {
                 bar.set_message(format!("{:.4}", total / seen as f64));
             }
         }
         bar.finish_and_clear();
-        let logits = predict(&net, &mnist.test)?;
-        let accuracy = loss::accuracy(&logits, &mnist.test.labels)?;
-        println!(
-            "{epoch:>5} {:>11.4} {:>12.2}% {:>8.1}s",
-            total / seen as f64,
-            100.0 * accuracy,
+        let train_seconds = started.elapsed().as_secs_f64();
+        let right = job.sum(correct(&net, &mnist.test, &my_tests)? as f64);
+        let (total, seen) = (job.sum(total), job.sum(seen as f64));
+        say!(
+            "{epoch:>5} {:>11.4} {:>12.2}% {:>8.1}s (training {train_seconds:.1}s)",
+            total / seen,
+            100.0 * right / mnist.test.len() as f64,
             started.elapsed().as_secs_f64()
         );
-        test_logits = Some(logits);
     }
-    let logits = test_logits.expect("at least one epoch");
+    if !job.is_root() {
+        return Ok(());
+    }
+    let logits = predict(&net, &mnist.test)?;
     let predictions: Vec<usize> = logits.data().chunks(10).map(loss::argmax).collect();
     let wrong = predictions
         .iter()

@@ -30,6 +30,27 @@ use mpi::traits::*;
 use crate::module::Module;
 use crate::session::ParamGrads;
 
+/// The MPI bindings (rsmpi), for what [`DataParallel`] does not wrap.
+pub use mpi;
+
+/// Initializes MPI (once per process) and returns the environment, which
+/// must live until the end of the program (dropping it finalizes MPI), with
+/// the job of all processes `mpirun` started.
+///
+/// # Errors
+/// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when MPI was
+/// already initialized in this process.
+pub fn initialize() -> Result<(mpi::environment::Universe, DataParallel)> {
+    let universe = mpi::initialize().ok_or_else(|| {
+        Error::argument(
+            "distributed::initialize",
+            "MPI is already initialized in this process",
+        )
+    })?;
+    let job = DataParallel::new(universe.world());
+    Ok((universe, job))
+}
+
 /// Values per all-reduce call: 1 Mi `f64`s (8 MiB).
 pub const BUCKET_ELEMENTS: usize = 1 << 20;
 
