@@ -78,6 +78,15 @@ impl Job {
         Ok(())
     }
 
+    /// Whether the replicas still agree (always, for one process).
+    pub fn check_replicas(&self, _model: &dyn Module<f32>) -> autodiff::Result<()> {
+        #[cfg(feature = "mpi")]
+        if let Some((_, dp)) = &self.parallel {
+            return dp.check_replicas(_model);
+        }
+        Ok(())
+    }
+
     /// `value` summed over the ranks.
     pub fn sum(&self, value: f64) -> f64 {
         #[cfg(feature = "mpi")]

@@ -86,6 +86,10 @@ struct Args {
     /// cargo feature mpi)
     #[arg(long)]
     distributed: bool,
+    /// With --distributed: check after every epoch that all replicas hold
+    /// the same parameters (always on in debug builds)
+    #[arg(long)]
+    check_replicas: bool,
 }
 
 fn main() {
@@ -257,6 +261,9 @@ fn train(args: &Args, job: &job::Job) -> Result<(), Box<dyn std::error::Error>> 
         }
         bar.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
+        if cfg!(debug_assertions) || args.check_replicas {
+            job.check_replicas(&net)?;
+        }
         let right = job.sum(correct(&net, &mnist.test, &my_tests)? as f64);
         let (total, seen) = (job.sum(total), job.sum(seen as f64));
         say!(

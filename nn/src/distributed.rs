@@ -177,6 +177,29 @@ impl DataParallel {
         total
     }
 
+    /// [`replicas_agree`](Self::replicas_agree) as a `Result`: an error,
+    /// on every rank, when the replicas no longer hold the same parameters
+    /// (a training loop calls it after optimizer steps — the `mnist`
+    /// example does after every epoch in debug builds, and on request).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Anomaly`](autodiff::ErrorKind::Anomaly) naming the
+    /// number of processes when the parameter hashes differ.
+    pub fn check_replicas<T: Float>(&self, model: &dyn Module<T>) -> Result<()> {
+        if self.replicas_agree(model) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                autodiff::ErrorKind::Anomaly,
+                "DataParallel::check_replicas",
+                format!(
+                    "the {} replicas no longer hold the same parameters",
+                    self.size()
+                ),
+            ))
+        }
+    }
+
     /// Whether every replica holds the same parameters, bit for bit: each
     /// process hashes its parameters' bits, and the smallest and largest
     /// hash over all processes are compared (two all-reduces of one value).

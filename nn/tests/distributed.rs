@@ -118,6 +118,16 @@ fn worker() {
         "rank {rank}: parameters off by {d:e} after {STEPS} steps"
     );
     assert!(dp.replicas_agree(&model), "rank {rank}: replicas differ");
+    dp.check_replicas(&model).unwrap();
+    // a replica changed on one rank only is noticed on every rank
+    if rank == size - 1 {
+        model.visit_params_mut("", &mut |_, p| p.data_mut()[0] += 1e-9);
+    }
+    let e = dp.check_replicas(&model).unwrap_err();
+    assert!(
+        e.message().contains("no longer hold the same parameters"),
+        "{e}"
+    );
     println!("worker rank {rank} of {size}: {STEPS} steps, parameters within {d:e} of one process");
 }
 
