@@ -252,51 +252,65 @@ fn check_error(what: &str, e: &Error, context: &str) {
     );
 }
 
-#[test]
-fn random_operations_on_extreme_shapes_and_values_keep_their_promises() {
-    let mut rng = rng(1);
+/// Runs `count` cases of stream `stream`, each with its own seeded
+/// generator: `Some(true)` for a call that succeeded, `Some(false)` for an
+/// error, `None` for a case skipped. A panic fails the test naming the case
+/// and its seed. Returns (succeeded, errors).
+fn run_cases(
+    stream: u64,
+    count: usize,
+    case: impl Fn(&mut ChaCha8Rng) -> Option<bool>,
+) -> (usize, usize) {
+    let mut rng = rng(stream);
     let (mut ok, mut err) = (0, 0);
-    for case in 0..40_000 * scale() {
+    for n in 0..count {
         let seed = rng.random::<u64>();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let mut local = ChaCha8Rng::seed_from_u64(seed);
-            let (Some(x), Some(y)) = (tensor(&mut local), tensor(&mut local)) else {
-                return None;
-            };
-            let context = format!("shapes {:?} and {:?}", x.shape(), y.shape());
-            let tape = Tape::new();
-            let (a, b) = (tape.var(x), tape.var(y));
-            let (what, want, call) = random_call(&mut local, a, b);
-            let too_large = want.as_ref().is_some_and(|w| {
-                autodiff::shape::checked_numel("t", w).is_ok_and(|n| n > LARGEST_RESULT)
-            });
-            if too_large {
-                return None;
-            }
-            let result = call();
-            Some(match result {
-                Ok(v) => {
-                    if let Some(want) = want {
-                        assert_eq!(v.shape().as_slice(), want, "{what} ({context})");
-                    }
-                    // and back: the gradient of Σ v has each input's shape
-                    let g = v.vjp(&Tensor::ones(&v.shape())).unwrap();
-                    assert_eq!(g.wrt(a).unwrap().shape(), a.shape().as_slice());
-                    true
-                }
-                Err(e) => {
-                    check_error(what, &e, &context);
-                    false
-                }
-            })
+            case(&mut ChaCha8Rng::seed_from_u64(seed))
         }));
         match outcome {
             Ok(Some(true)) => ok += 1,
             Ok(Some(false)) => err += 1,
             Ok(None) => {}
-            Err(_) => panic!("case {case} (seed {seed}) panicked"),
+            Err(_) => panic!("case {n} (seed {seed}) panicked"),
         }
     }
+    (ok, err)
+}
+
+#[test]
+fn random_operations_on_extreme_shapes_and_values_keep_their_promises() {
+    let (ok, err) = run_cases(1, 40_000 * scale(), |local| {
+        let (Some(x), Some(y)) = (tensor(local), tensor(local)) else {
+            return None;
+        };
+        let context = format!("shapes {:?} and {:?}", x.shape(), y.shape());
+        let tape = Tape::new();
+        let (a, b) = (tape.var(x), tape.var(y));
+        let (what, want, call) = random_call(local, a, b);
+        let too_large = want.as_ref().is_some_and(|w| {
+            autodiff::shape::checked_numel("t", w).is_ok_and(|n| n > LARGEST_RESULT)
+        });
+        if too_large {
+            return None;
+        }
+        let result = call();
+        Some(match result {
+            Ok(v) => {
+                if let Some(want) = want {
+                    assert_eq!(v.shape().as_slice(), want, "{what} ({context})");
+                }
+                // and back: the gradient of Σ v has each input's shape
+                let g = v.vjp(&Tensor::ones(&v.shape())).unwrap();
+                assert_eq!(g.wrt(a).unwrap().shape(), a.shape().as_slice());
+                true
+            }
+            Err(e) => {
+                check_error(what, &e, &context);
+                false
+            }
+        })
+    });
     println!("{ok} calls succeeded, {err} returned an error, none panicked");
     assert!(ok > 3000 && err > 3000, "ok {ok}, err {err}");
 }
@@ -406,78 +420,65 @@ fn loaders_refuse_random_mutations_of_valid_files_without_panicking() {
 #[test]
 fn convolutions_and_pools_on_extreme_geometry_keep_their_promises() {
     use nn::ops::{avg_pool2d, conv2d, max_pool2d};
-    let mut rng = rng(8);
-    let (mut ok, mut err) = (0, 0);
-    for case in 0..6000 * scale() {
-        let seed = rng.random::<u64>();
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let mut local = ChaCha8Rng::seed_from_u64(seed);
-            let four = |r: &mut ChaCha8Rng| -> Vec<usize> { (0..4).map(|_| extent(r)).collect() };
-            let x_shape = if local.random_bool(0.8) {
-                four(&mut local)
-            } else {
-                shape(&mut local)
-            };
-            let mut w_shape = four(&mut local);
-            if x_shape.len() == 4 && local.random_bool(0.6) {
-                w_shape[1] = x_shape[1];
-            }
-            let (stride, padding, k) = (extent(&mut local), extent(&mut local), extent(&mut local));
-            let holdable = |s: &[usize]| {
-                autodiff::shape::checked_numel("t", s).is_ok_and(|n| n <= LARGEST_RESULT)
-            };
-            if !holdable(&x_shape) || !holdable(&w_shape) {
-                return None;
-            }
-            let tape = Tape::new();
-            let x = tape.var(Tensor::<f64>::full(&x_shape, 0.5));
-            let w = tape.var(Tensor::<f64>::full(&w_shape, 0.25));
-            let (what, want, result) = match local.random_range(0..3) {
-                0 => {
-                    let geometry = nn::ops::ConvGeometry::new(&x_shape, &w_shape, stride, padding);
-                    let want = geometry.as_ref().ok().map(|g| g.output_shape().to_vec());
-                    if want.as_ref().is_some_and(|w| !holdable(w))
-                        || geometry.is_ok_and(|g| !holdable(&[g.n, g.patch(), g.positions()]))
-                    {
-                        return None;
-                    }
-                    ("conv2d", want, conv2d(x, w, None, stride, padding))
-                }
-                1 => {
-                    let want = nn::ops::PoolGeometry::new("max_pool2d", &x_shape, k, stride)
-                        .ok()
-                        .map(|g| g.output_shape().to_vec());
-                    ("max_pool2d", want, max_pool2d(x, k, stride))
-                }
-                _ => {
-                    let want = nn::ops::PoolGeometry::new("avg_pool2d", &x_shape, k, stride)
-                        .ok()
-                        .map(|g| g.output_shape().to_vec());
-                    ("avg_pool2d", want, avg_pool2d(x, k, stride))
-                }
-            };
-            let context =
-                format!("x {x_shape:?} w {w_shape:?} stride {stride} padding {padding} k {k}");
-            Some(match result {
-                Ok(y) => {
-                    assert_eq!(Some(y.shape().to_vec()), want, "{what} ({context})");
-                    let g = y.vjp(&Tensor::ones(&y.shape())).unwrap();
-                    assert_eq!(g.wrt(x).unwrap().shape(), x_shape.as_slice());
-                    true
-                }
-                Err(e) => {
-                    check_error(what, &e, &context);
-                    false
-                }
-            })
-        }));
-        match outcome {
-            Ok(Some(true)) => ok += 1,
-            Ok(Some(false)) => err += 1,
-            Ok(None) => {}
-            Err(_) => panic!("case {case} (seed {seed}) panicked"),
+    let (ok, err) = run_cases(8, 6000 * scale(), |local| {
+        let four = |r: &mut ChaCha8Rng| -> Vec<usize> { (0..4).map(|_| extent(r)).collect() };
+        let x_shape = if local.random_bool(0.8) {
+            four(local)
+        } else {
+            shape(local)
+        };
+        let mut w_shape = four(local);
+        if x_shape.len() == 4 && local.random_bool(0.6) {
+            w_shape[1] = x_shape[1];
         }
-    }
+        let (stride, padding, k) = (extent(local), extent(local), extent(local));
+        let holdable =
+            |s: &[usize]| autodiff::shape::checked_numel("t", s).is_ok_and(|n| n <= LARGEST_RESULT);
+        if !holdable(&x_shape) || !holdable(&w_shape) {
+            return None;
+        }
+        let tape = Tape::new();
+        let x = tape.var(Tensor::<f64>::full(&x_shape, 0.5));
+        let w = tape.var(Tensor::<f64>::full(&w_shape, 0.25));
+        let (what, want, result) = match local.random_range(0..3) {
+            0 => {
+                let geometry = nn::ops::ConvGeometry::new(&x_shape, &w_shape, stride, padding);
+                let want = geometry.as_ref().ok().map(|g| g.output_shape().to_vec());
+                if want.as_ref().is_some_and(|w| !holdable(w))
+                    || geometry.is_ok_and(|g| !holdable(&[g.n, g.patch(), g.positions()]))
+                {
+                    return None;
+                }
+                ("conv2d", want, conv2d(x, w, None, stride, padding))
+            }
+            1 => {
+                let want = nn::ops::PoolGeometry::new("max_pool2d", &x_shape, k, stride)
+                    .ok()
+                    .map(|g| g.output_shape().to_vec());
+                ("max_pool2d", want, max_pool2d(x, k, stride))
+            }
+            _ => {
+                let want = nn::ops::PoolGeometry::new("avg_pool2d", &x_shape, k, stride)
+                    .ok()
+                    .map(|g| g.output_shape().to_vec());
+                ("avg_pool2d", want, avg_pool2d(x, k, stride))
+            }
+        };
+        let context =
+            format!("x {x_shape:?} w {w_shape:?} stride {stride} padding {padding} k {k}");
+        Some(match result {
+            Ok(y) => {
+                assert_eq!(Some(y.shape().to_vec()), want, "{what} ({context})");
+                let g = y.vjp(&Tensor::ones(&y.shape())).unwrap();
+                assert_eq!(g.wrt(x).unwrap().shape(), x_shape.as_slice());
+                true
+            }
+            Err(e) => {
+                check_error(what, &e, &context);
+                false
+            }
+        })
+    });
     println!("{ok} convolutions and pools succeeded, {err} returned an error");
     assert!(ok > 100 && err > 1000, "ok {ok}, err {err}");
 }
