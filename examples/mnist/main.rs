@@ -96,19 +96,21 @@ fn main() {
     support::exit_on_error(try_main());
 }
 
-/// Logits of `net` for all of `data`, in chunks, without recording.
+/// Logits of `net` for the images `indices` of `data`, in chunks, without
+/// recording.
 fn predict(
     net: &Sequential<f32>,
     data: &Labelled,
+    indices: &[usize],
 ) -> Result<Tensor<f32>, Box<dyn std::error::Error>> {
-    let mut logits = Vec::with_capacity(data.len() * 10);
-    for chunk in (0..data.len()).collect::<Vec<_>>().chunks(1000) {
+    let mut logits = Vec::with_capacity(indices.len() * 10);
+    for chunk in indices.chunks(1000) {
         let tape = Tape::new();
         let s = Session::eval(&tape);
         let z = net.forward(&s, s.input(data.images.to_tensor(chunk)?))?;
         logits.extend_from_slice(z.value().data());
     }
-    Ok(Tensor::from_vec(logits, &[data.len(), 10])?)
+    Ok(Tensor::from_vec(logits, &[indices.len(), 10])?)
 }
 
 fn try_main() -> Result<(), Box<dyn std::error::Error>> {
@@ -116,25 +118,6 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
     let job = job::Job::start(args.distributed)?;
     let result = train(&args, &job);
     job.finish(result)
-}
-
-/// Correct predictions of `net` on the test images `indices`.
-fn correct(
-    net: &Sequential<f32>,
-    data: &Labelled,
-    indices: &[usize],
-) -> Result<usize, Box<dyn std::error::Error>> {
-    let mut right = 0;
-    for chunk in indices.chunks(1000) {
-        let tape = Tape::new();
-        let s = Session::eval(&tape);
-        let z = net
-            .forward(&s, s.input(data.images.to_tensor(chunk)?))?
-            .value();
-        let labels: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
-        right += (loss::accuracy(&z, &labels)? * chunk.len() as f64).round() as usize;
-    }
-    Ok(right)
 }
 
 fn train(args: &Args, job: &job::Job) -> Result<(), Box<dyn std::error::Error>> {
@@ -264,7 +247,9 @@ fn train(args: &Args, job: &job::Job) -> Result<(), Box<dyn std::error::Error>> 
         if cfg!(debug_assertions) || args.check_replicas {
             job.check_replicas(&net)?;
         }
-        let right = job.sum(correct(&net, &mnist.test, &my_tests)? as f64);
+        let my_labels: Vec<usize> = my_tests.iter().map(|&i| mnist.test.labels[i]).collect();
+        let my_accuracy = loss::accuracy(&predict(&net, &mnist.test, &my_tests)?, &my_labels)?;
+        let right = job.sum((my_accuracy * my_tests.len() as f64).round());
         let (total, seen) = (job.sum(total), job.sum(seen as f64));
         say!(
             "{epoch:>5} {:>11.4} {:>12.2}% {:>8.1}s (training {train_seconds:.1}s)",
@@ -276,7 +261,8 @@ fn train(args: &Args, job: &job::Job) -> Result<(), Box<dyn std::error::Error>> 
     if !job.is_root() {
         return Ok(());
     }
-    let logits = predict(&net, &mnist.test)?;
+    let all: Vec<usize> = (0..mnist.test.len()).collect();
+    let logits = predict(&net, &mnist.test, &all)?;
     let predictions: Vec<usize> = logits.data().chunks(10).map(loss::argmax).collect();
     let wrong = predictions
         .iter()
