@@ -80,6 +80,12 @@ impl<'t, T: Float> Session<'t, T> {
         })
     }
 
+    /// The value `p` is bound to in this session, if a layer has used it
+    /// (the place to register a gradient hook on a parameter).
+    pub fn bound(&self, p: &Param<T>) -> Option<Var<'t, T>> {
+        self.bound.borrow().get(&p.id()).copied()
+    }
+
     /// Input data as a constant on the tape.
     pub fn input(&self, x: Tensor<T>) -> Var<'t, T> {
         self.tape.constant(x)

@@ -2,7 +2,10 @@
 //! steps of SGD with momentum in f64, every rank's parameters equal those
 //! of one process that trained on the whole global batches (to 1e-12), and
 //! the all-reduced gradient of the first step equals the global batch's
-//! gradient (to 1e-13) — with 2 ranks, and with 3 (an uneven split).
+//! gradient (to 1e-13) — with 2 ranks, and with 3 (an uneven split); the
+//! last batch of each epoch (one example) leaves some ranks' shards empty.
+//! The same holds for gradients reduced while the backward sweep runs
+//! (`overlap_gradients`, with buckets small enough that there are two).
 //!
 //! Runs with `cargo test -p tapegrad-nn --features mpi --test distributed`;
 //! the launcher tests start `mpirun` on this very test binary, whose
@@ -17,7 +20,7 @@ use nn::distributed::DataParallel;
 use nn::optim::{Optimizer, Sgd};
 use nn::{Activation, Init, Mlp, Module, ParamGrads, Session};
 
-const N: usize = 22;
+const N: usize = 17;
 const BATCH: usize = 8;
 const STEPS: usize = 10;
 const SEED: u64 = 5;
@@ -30,6 +33,39 @@ fn data() -> (Tensor<f64>, Vec<usize>) {
         .map(|r| usize::from(r[0] + r[1] > 0.0) + usize::from(r[2] > 0.5))
         .collect();
     (x, labels)
+}
+
+/// The gradient of the mean cross-entropy over this rank's shard `batch`
+/// of a global batch of `global`, all-reduced while the sweep runs.
+fn overlapped_grads_of(
+    dp: &DataParallel,
+    model: &Mlp<f64>,
+    x: &Tensor<f64>,
+    labels: &[usize],
+    batch: &[usize],
+    global: usize,
+) -> ParamGrads<f64> {
+    let tape = Tape::new();
+    let s = Session::train(&tape);
+    if batch.is_empty() {
+        let reduction = dp.overlap_gradients(model, &s, 0, global).unwrap();
+        let mut g = ParamGrads::default();
+        reduction.finish(model, &mut g).unwrap();
+        return g;
+    }
+    let y: Vec<usize> = batch.iter().map(|&i| labels[i]).collect();
+    let logits = model.forward(&s, s.input(rows(x, batch).unwrap())).unwrap();
+    let loss = logits.cross_entropy(&y).unwrap();
+    let reduction = dp
+        .overlap_gradients(model, &s, batch.len(), global)
+        .unwrap();
+    assert_eq!((reduction.buckets(), reduction.started()), (2, 0));
+    let mut g = s.grads(loss).unwrap();
+    // the hooks of the sweep started the first bucket (the second is
+    // complete only when the sweep ends; `finish` reduces it)
+    assert_eq!(reduction.started(), 1);
+    reduction.finish(model, &mut g).unwrap();
+    g
 }
 
 /// The gradient of the mean cross-entropy over `batch`.
@@ -73,7 +109,8 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
 #[ignore = "one rank of an MPI job: started by the launcher tests through mpirun"]
 fn worker() {
     let universe = mpi::initialize().expect("MPI initializes once");
-    let dp = DataParallel::new(universe.world());
+    let mut dp = DataParallel::new(universe.world());
+    dp.set_bucket_elements(8).unwrap(); // [3, 5, 3]: buckets of 18 and 20
     let (rank, size) = (dp.rank(), dp.size());
     let (x, labels) = data();
     let new_model =
@@ -85,10 +122,12 @@ fn worker() {
     dp.broadcast_parameters(&mut model);
     let mut reference = new_model(100);
     assert_eq!(params(&model), params(&reference), "rank {rank}: broadcast");
+    let mut overlapped = new_model(100 + rank as u64);
+    dp.broadcast_parameters(&mut overlapped);
 
     let mut shards = ShardedBatches::new(N, BATCH, SEED, rank, size).unwrap();
     let mut globals = Batches::new(N, BATCH, SEED).unwrap();
-    let (mut opt, mut opt_ref) = (sgd(), sgd());
+    let (mut opt, mut opt_ref, mut opt_over) = (sgd(), sgd(), sgd());
     let mut step = 0;
     while step < STEPS {
         for (shard, global) in shards.epoch().zip(globals.epoch()) {
@@ -102,13 +141,24 @@ fn worker() {
             };
             dp.all_reduce_gradients(&model, &mut g, shard.indices.len(), shard.global)
                 .unwrap();
+            let g_over =
+                overlapped_grads_of(&dp, &overlapped, &x, &labels, &shard.indices, shard.global);
             let g_ref = grads_of(&reference, &x, &labels, &global);
             if step == 0 {
                 let d = max_diff(&flat_grads(&model, &g), &flat_grads(&reference, &g_ref));
                 assert!(d <= 1e-13, "rank {rank}: first gradient off by {d:e}");
+                let d = max_diff(
+                    &flat_grads(&overlapped, &g_over),
+                    &flat_grads(&reference, &g_ref),
+                );
+                assert!(
+                    d <= 1e-13,
+                    "rank {rank}: first overlapped gradient off by {d:e}"
+                );
             }
             opt.step(&mut model, &g).unwrap();
             opt_ref.step(&mut reference, &g_ref).unwrap();
+            opt_over.step(&mut overlapped, &g_over).unwrap();
             step += 1;
         }
     }
@@ -117,7 +167,28 @@ fn worker() {
         d <= 1e-12,
         "rank {rank}: parameters off by {d:e} after {STEPS} steps"
     );
+    let d_over = max_diff(&params(&overlapped), &params(&reference));
+    assert!(
+        d_over <= 1e-12,
+        "rank {rank}: overlapped parameters off by {d_over:e} after {STEPS} steps"
+    );
     assert!(dp.replicas_agree(&model), "rank {rank}: replicas differ");
+    assert!(
+        dp.replicas_agree(&overlapped),
+        "rank {rank}: overlapped replicas differ"
+    );
+    // a second backward through the same session is an error, not a wrong sum
+    let tape = Tape::new();
+    let s = Session::train(&tape);
+    let loss = overlapped
+        .forward(&s, s.input(rows(&x, &[0, 1]).unwrap()))
+        .and_then(|y| y.cross_entropy(&labels[..2]))
+        .unwrap();
+    let reduction = dp.overlap_gradients(&overlapped, &s, 2, 2 * size).unwrap();
+    s.grads(loss).unwrap();
+    let mut g = s.grads(loss).unwrap();
+    let e = reduction.finish(&overlapped, &mut g).unwrap_err();
+    assert!(e.message().contains("arrived twice"), "{e}");
     dp.check_replicas(&model).unwrap();
     // a replica changed on one rank only is noticed on every rank
     if rank == size - 1 {
@@ -131,26 +202,61 @@ fn worker() {
     println!("worker rank {rank} of {size}: {STEPS} steps, parameters within {d:e} of one process");
 }
 
+/// Runs `mpirun` with `args`; a job still running after 60 s is killed and
+/// the test fails (a rank hangs in a collective).
+fn mpirun(args: &[&str]) -> (std::process::ExitStatus, String, String) {
+    use std::io::Read;
+    let mut child = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe"])
+        .args(["--mca", "btl_vader_single_copy_mechanism", "none"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mpirun (Debian: openmpi-bin) is installed");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).ok();
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().ok();
+            child.wait().ok();
+            panic!(
+                "mpirun {args:?} still runs after 60 s: a rank hangs\n{}\n{}",
+                stdout.join().unwrap(),
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    (status, stdout.join().unwrap(), stderr.join().unwrap())
+}
+
 fn launch(ranks: usize) {
     let exe = std::env::current_exe().unwrap();
-    let out = Command::new("mpirun")
-        .args(["--allow-run-as-root", "--oversubscribe", "-np"])
-        .arg(ranks.to_string())
-        .args(["--mca", "btl_vader_single_copy_mechanism", "none"])
-        .arg(&exe)
-        .args([
-            "--exact",
-            "worker",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .expect("mpirun (Debian: openmpi-bin) is installed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let np = ranks.to_string();
+    let (status, stdout, stderr) = mpirun(&[
+        "-np",
+        &np,
+        exe.to_str().unwrap(),
+        "--exact",
+        "worker",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
     assert!(
-        out.status.success(),
+        status.success(),
         "mpirun -np {ranks} failed:\n{stdout}\n{stderr}"
     );
     for rank in 0..ranks {
@@ -190,40 +296,23 @@ fn worker_with_a_failing_rank() {
 #[test]
 fn a_failing_rank_ends_the_whole_job_promptly_with_its_message() {
     let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new("mpirun")
-        .args(["--allow-run-as-root", "--oversubscribe", "-np", "3"])
-        .args(["--mca", "btl_vader_single_copy_mechanism", "none"])
-        .arg(&exe)
-        .args([
-            "--exact",
-            "worker_with_a_failing_rank",
-            "--ignored",
-            "--nocapture",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("mpirun (Debian: openmpi-bin) is installed");
     let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(60) {
-            child.kill().ok();
-            panic!("the job still runs after 60 s: a rank hangs");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (status, stdout, stderr) = mpirun(&[
+        "-np",
+        "3",
+        exe.to_str().unwrap(),
+        "--exact",
+        "worker_with_a_failing_rank",
+        "--ignored",
+        "--nocapture",
+    ]);
     assert!(!status.success(), "the job exited 0:\n{stderr}");
     assert!(
         stderr.contains("rank 1 of 3: ") && stderr.contains("tapegrad-no-such-digits.csv"),
         "the failing rank's message is missing:\n{stderr}"
     );
     assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("finished with total"),
+        !stdout.contains("finished with total"),
         "a rank went past the collective"
     );
     println!("the job ended in {:.1} s", started.elapsed().as_secs_f64());

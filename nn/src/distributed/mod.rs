@@ -11,24 +11,36 @@
 //! uneven split, or a last batch smaller than the number of processes).
 //!
 //! Communication goes in a few large contiguous buffers (buckets of
-//! [`BUCKET_ELEMENTS`] values, in the model's parameter order), summed in
-//! `f64` whatever the model's type, not one call per tensor.
+//! [`BUCKET_ELEMENTS`] values, in the model's parameter order), not one
+//! call per tensor, in the model's own type (an `f32` model's gradients
+//! travel and are summed as `f32`, as in PyTorch: half the bytes of `f64`).
 //!
 //! Failure: a rank that meets an error passes it to
 //! [`DataParallel::or_abort`], which prints it with the rank and ends the
 //! whole job (`MPI_Abort`), instead of leaving the other ranks waiting in
 //! their next collective forever.
 //!
-//! Not yet here (issue 10): starting each bucket's all-reduce while the
-//! backward sweep still runs, and the `mnist --distributed` example.
+//! Overlap: [`DataParallel::overlap_gradients`] starts each bucket's
+//! all-reduce from gradient hooks as soon as the backward sweep has
+//! produced that bucket's gradients, so that communication overlaps the
+//! rest of the sweep ([`overlap`](self::OverlappedReduction) has the
+//! details; the README has what it saves).
 
 use autodiff::{Error, Float, Result, Tensor};
 use mpi::collective::SystemOperation;
+use mpi::datatype::Equivalence;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
+use std::rc::Rc;
+
 use crate::module::Module;
 use crate::session::ParamGrads;
+
+mod in_flight;
+mod overlap;
+
+pub use overlap::{OverlappedReduction, OVERLAP_BUCKET_ELEMENTS};
 
 /// The MPI bindings (rsmpi), for what [`DataParallel`] does not wrap.
 pub use mpi;
@@ -51,19 +63,52 @@ pub fn initialize() -> Result<(mpi::environment::Universe, DataParallel)> {
     Ok((universe, job))
 }
 
-/// Values per all-reduce call: 1 Mi `f64`s (8 MiB).
+/// Values per blocking all-reduce call: 1 Mi (4 MiB of `f32`).
 pub const BUCKET_ELEMENTS: usize = 1 << 20;
 
 /// A process's view of a data-parallel job: its rank, the number of
 /// processes, and the collective operations a training loop needs.
 pub struct DataParallel {
-    world: SimpleCommunicator,
+    world: Rc<SimpleCommunicator>,
+    bucket_elements: usize,
 }
 
 impl DataParallel {
     /// The job of all processes `mpirun` started (`MPI_COMM_WORLD`).
     pub fn new(world: SimpleCommunicator) -> Self {
-        DataParallel { world }
+        DataParallel {
+            world: Rc::new(world),
+            bucket_elements: OVERLAP_BUCKET_ELEMENTS,
+        }
+    }
+
+    /// The communicator, shared with the reductions in flight.
+    fn communicator(&self) -> Rc<SimpleCommunicator> {
+        Rc::clone(&self.world)
+    }
+
+    /// About how many values each bucket of
+    /// [`overlap_gradients`](Self::overlap_gradients) holds (whole tensors:
+    /// a bucket closes once it holds at least this many).
+    pub fn bucket_elements(&self) -> usize {
+        self.bucket_elements
+    }
+
+    /// Sets [`bucket_elements`](Self::bucket_elements): smaller buckets start
+    /// sooner in the sweep, larger ones make fewer MPI calls. It must be the
+    /// same on every process.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for 0.
+    pub fn set_bucket_elements(&mut self, n: usize) -> Result<()> {
+        if n == 0 {
+            return Err(Error::argument(
+                "DataParallel::set_bucket_elements",
+                "a bucket of 0 values",
+            ));
+        }
+        self.bucket_elements = n;
+        Ok(())
     }
 
     /// This process's rank, `0..size`.
@@ -102,26 +147,22 @@ impl DataParallel {
     /// # Errors
     /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when
     /// `local > global` or `global` is 0.
-    pub fn all_reduce_gradients<T: Float>(
+    pub fn all_reduce_gradients<T: Float + Equivalence>(
         &self,
         model: &dyn Module<T>,
         grads: &mut ParamGrads<T>,
         local: usize,
         global: usize,
     ) -> Result<()> {
-        if global == 0 || local > global {
-            return Err(Error::argument(
-                "DataParallel::all_reduce_gradients",
-                format!("a shard of {local} examples of a global batch of {global}"),
-            ));
-        }
-        let weight = local as f64 / global as f64;
+        let weight = overlap::shard_weight("DataParallel::all_reduce_gradients", local, global)?;
         let mut flat = Vec::new();
         model.visit_params("", &mut |_, p| match grads.get(p) {
-            Some(g) if local > 0 => flat.extend(g.data().iter().map(|v| v.as_f64() * weight)),
-            _ => flat.extend(std::iter::repeat_n(0.0, p.value().numel())),
+            Some(g) if local > 0 => {
+                flat.extend(g.data().iter().map(|v| T::of_f64(v.as_f64() * weight)))
+            }
+            _ => flat.extend(std::iter::repeat_n(T::zero(), p.value().numel())),
         });
-        let mut summed = vec![0.0; flat.len()];
+        let mut summed = vec![T::zero(); flat.len()];
         for (send, receive) in flat
             .chunks(BUCKET_ELEMENTS)
             .zip(summed.chunks_mut(BUCKET_ELEMENTS))
@@ -133,10 +174,7 @@ impl DataParallel {
         let mut fault = None;
         model.visit_params("", &mut |name, p| {
             let n = p.value().numel();
-            let values = summed[offset..offset + n]
-                .iter()
-                .map(|&v| T::of_f64(v))
-                .collect();
+            let values = summed[offset..offset + n].to_vec();
             offset += n;
             match Tensor::from_vec(values, p.value().shape()) {
                 Ok(t) => grads.insert(p, t),
