@@ -4,7 +4,10 @@
 //! - `conv2d_fwd_bwd`: the first convolution (1 → 6 channels, 5×5, padding 2)
 //!   forward and backward (input and weight gradients);
 //! - `train_step`: a full LeNet-5 step — forward, cross-entropy, backward,
-//!   SGD update (lr 0.01), over 4 batches cycled.
+//!   SGD update (lr 0.01), over 4 batches cycled;
+//! - `train_step_chunks_of_32`: the same step with each batch's rows split
+//!   in two chunks of 32 on rayon's threads (`nn::chunked`), as the
+//!   `workloads` example runs W3 (compare `RAYON_NUM_THREADS=1` and `=2`).
 
 use autodiff::{Tape, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -35,6 +38,12 @@ fn lenet(c: &mut Criterion) {
     group.bench_function("train_step", |b| {
         b.iter(|| {
             workloads::tape_step(&mut net, &mut sgd, &batches[i % batches.len()]);
+            i += 1;
+        })
+    });
+    group.bench_function("train_step_chunks_of_32", |b| {
+        b.iter(|| {
+            workloads::chunked_step(&mut net, &mut sgd, &batches[i % batches.len()], 32);
             i += 1;
         })
     });

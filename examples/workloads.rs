@@ -45,6 +45,10 @@ struct Args {
     /// W5 only: one matrix size instead of 256, 512 and 1024
     #[arg(long)]
     n: Option<usize>,
+    /// W1–W3, W6: rows per chunk of a batch split across threads (0: one
+    /// sweep over the whole batch). Default: 32 for W3, 0 for the others.
+    #[arg(long)]
+    chunk_rows: Option<usize>,
 }
 
 /// median, min, max, p10, p90 and n, as bench/torch_workloads.py's `summary`.
@@ -91,15 +95,14 @@ fn time_steps(warmup: usize, steps: usize, mut step: impl FnMut(usize)) -> Vec<f
 }
 
 fn train(
-    model: &mut dyn Module<f32>,
+    model: &mut (dyn Module<f32> + Sync),
     lr: f64,
     batches: &[workloads::Batch],
-    warmup: usize,
-    steps: usize,
+    (warmup, steps, chunk_rows): (usize, usize, usize),
 ) -> Vec<f64> {
     let mut sgd = Sgd::new(lr).expect("a valid learning rate");
     time_steps(warmup, steps, |i| {
-        workloads::tape_step(model, &mut sgd, &batches[i % batches.len()])
+        workloads::chunked_step(model, &mut sgd, &batches[i % batches.len()], chunk_rows)
     })
 }
 
@@ -122,19 +125,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Workload::W6 => (0, 200),
     };
     let (warm, steps) = (args.warmup.unwrap_or(warm), args.steps.unwrap_or(steps));
+    // W3's LeNet step gains from chunks at one thread too (smaller working
+    // sets) and 1.6× more at two; W2's products are large enough to split
+    // by themselves, and its 64-row chunks cost 24 % more at one thread.
+    // The chunks never depend on the thread count, so results do not either.
+    let default_chunks = match args.workload {
+        Workload::W3 => 32,
+        _ => 0,
+    };
+    let run = (warm, steps, args.chunk_rows.unwrap_or(default_chunks));
     match args.workload {
         Workload::W1 => {
             let mut mlp = Mlp::new(&[2, 8, 8, 2], Activation::Tanh, Init::PyTorch, 42)?;
             report(
                 "w1",
                 "us/step",
-                stats(train(&mut mlp, 0.03, &workloads::w1_batches(), warm, steps)),
+                stats(train(&mut mlp, 0.03, &workloads::w1_batches(), run)),
                 "",
             );
         }
         Workload::W2 | Workload::W6 => {
             let mut mlp = Mlp::new(&[784, 256, 128, 10], Activation::Relu, Init::PyTorch, 42)?;
-            let times = train(&mut mlp, 0.01, &workloads::w2_batches(), warm, steps);
+            let times = train(&mut mlp, 0.01, &workloads::w2_batches(), run);
             let (name, extra) = match args.workload {
                 Workload::W6 => (
                     "w6_w2x200",
@@ -151,7 +163,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             report(
                 "w3",
                 "us/step",
-                stats(train(&mut net, 0.01, &workloads::w3_batches(), warm, steps)),
+                stats(train(&mut net, 0.01, &workloads::w3_batches(), run)),
                 "",
             );
         }

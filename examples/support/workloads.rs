@@ -87,6 +87,29 @@ pub fn tape_step(model: &mut dyn Module<f32>, sgd: &mut Sgd<f32>, (x, y): &Batch
     sgd.step(model, &grads).expect("update");
 }
 
+/// One training step with the batch's rows split into chunks of
+/// `chunk_rows` on rayon's threads ([`nn::chunked::grads_in_chunks`]);
+/// `chunk_rows` of 0 is [`tape_step`].
+pub fn chunked_step(
+    model: &mut (dyn Module<f32> + Sync),
+    sgd: &mut Sgd<f32>,
+    batch: &Batch,
+    chunk_rows: usize,
+) {
+    if chunk_rows == 0 {
+        return tape_step(model, sgd, batch);
+    }
+    let (x, y) = batch;
+    let (_, grads) = {
+        let net = &*model;
+        nn::chunked::grads_in_chunks(x, chunk_rows, |s, x, rows| {
+            net.forward(s, x)?.cross_entropy(&y[rows])
+        })
+        .expect("forward and backward")
+    };
+    sgd.step(model, &grads).expect("update");
+}
+
 /// One training step by hand ([`nn::manual::backprop`]), then SGD.
 pub fn manual_step(mlp: &mut Mlp<f32>, sgd: &mut Sgd<f32>, (x, y): &Batch) {
     let b = manual::backprop(mlp, x, y).expect("backprop");

@@ -48,6 +48,7 @@
 
 pub mod approximation;
 mod atomic_file;
+pub mod chunked;
 pub mod data;
 #[cfg(feature = "mpi")]
 pub mod distributed;

@@ -142,6 +142,40 @@ impl<T: Float> ParamGrads<T> {
         self.grads.insert(p.id(), grad);
     }
 
+    /// The sum of two sets of gradients, parameter by parameter (a
+    /// parameter in one set only keeps its gradient): `self`'s buffers are
+    /// updated in place where no other tensor shares them.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when a parameter's
+    /// two gradients differ in shape.
+    pub fn added(mut self, other: &ParamGrads<T>) -> Result<ParamGrads<T>> {
+        for (id, g) in &other.grads {
+            match self.grads.get_mut(id) {
+                Some(sum) if sum.shape() == g.shape() => {
+                    for (a, &b) in sum.data_mut().iter_mut().zip(g.data()) {
+                        *a += b;
+                    }
+                }
+                Some(sum) => {
+                    return Err(autodiff::Error::new(
+                        autodiff::ErrorKind::Shape,
+                        "ParamGrads::added",
+                        format!(
+                            "gradients of shapes {:?} and {:?} for one parameter",
+                            sum.shape(),
+                            g.shape()
+                        ),
+                    ))
+                }
+                None => {
+                    self.grads.insert(*id, g.clone());
+                }
+            }
+        }
+        Ok(self)
+    }
+
     /// The Euclidean norm of all gradients together, `√Σ g²`.
     pub fn global_norm(&self) -> f64 {
         self.grads

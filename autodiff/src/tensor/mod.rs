@@ -11,6 +11,7 @@ mod display;
 pub mod pool;
 mod random;
 
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -28,15 +29,20 @@ use crate::shape::{checked_numel, fmt_shape, numel, strides, Shape};
 #[derive(Clone)]
 pub struct Tensor<T: Float> {
     shape: Shape,
-    data: Arc<[T]>,
+    /// Dropped by hand in `Drop`, which moves the storage out first: a
+    /// buffer handed to the shared pool must already be unique, or another
+    /// thread could take it while this tensor still held a reference.
+    data: ManuallyDrop<Arc<[T]>>,
 }
 
 impl<T: Float> Drop for Tensor<T> {
-    /// The last tensor holding a large buffer hands it to the thread's
+    /// The last tensor holding a large buffer hands it to the
     /// [`pool`], for the next tensor of the same size.
     fn drop(&mut self) {
-        if self.data.len() >= pool::MIN_ELEMENTS && Arc::strong_count(&self.data) == 1 {
-            pool::give(Arc::clone(&self.data));
+        // SAFETY: `data` is not used again: this is the tensor's drop.
+        let data = unsafe { ManuallyDrop::take(&mut self.data) };
+        if data.len() >= pool::MIN_ELEMENTS && Arc::strong_count(&data) == 1 {
+            pool::give(data);
         }
     }
 }
@@ -84,7 +90,10 @@ impl<T: Float> Tensor<T> {
     /// known to match the shape (internal).
     pub(crate) fn from_shared(data: Arc<[T]>, shape: Shape) -> Self {
         assert_eq!(data.len(), numel(&shape), "tensor storage and shape differ");
-        Tensor { shape, data }
+        Tensor {
+            shape,
+            data: ManuallyDrop::new(data),
+        }
     }
 
     /// A rank-0 tensor (shape `[]`) holding one value.
@@ -150,7 +159,7 @@ impl<T: Float> Tensor<T> {
     /// A tensor of `shape` for a kernel that writes every element: its
     /// elements are unspecified (whatever a reused buffer held, or zeros).
     /// It skips the zero-filling of [`zeros`](Self::zeros) when a buffer of
-    /// the thread's [`tensor_pool`](crate::tensor_pool) is free.
+    /// the [`tensor_pool`](crate::tensor_pool) is free.
     ///
     /// ```
     /// use autodiff::Tensor;
@@ -348,7 +357,9 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
         if Arc::get_mut(&mut self.data).is_none() {
-            self.data = self.data.iter().copied().collect();
+            let unique: Arc<[T]> = self.data.iter().copied().collect();
+            // the shared storage is released as usual (others still hold it)
+            drop(std::mem::replace(&mut *self.data, unique));
         }
         Arc::get_mut(&mut self.data).expect("storage just made unique")
     }

@@ -1,82 +1,91 @@
-//! A per-thread cache of large tensor buffers.
+//! A process-wide cache of large tensor buffers.
 //!
 //! A training step allocates and frees the same large buffers every step
 //! (activations, gradients, products). Handed back to `malloc`, they go back
 //! to the operating system at the top of the heap and come back one page
 //! fault per 4 KiB in the next step: on the LeNet step that was half of the
 //! time. Like the caching allocators of PyTorch and XLA, the storage of a
-//! dropped tensor of at least [`MIN_ELEMENTS`] elements is kept here, per
-//! thread, and reused by the next tensor of the same element type and
-//! length. At most [`MAX_BUFFERS`] buffers and [`MAX_BYTES`] bytes are kept;
-//! [`clear`] frees them.
+//! dropped tensor of at least [`MIN_ELEMENTS`] elements is kept here and
+//! reused by the next tensor of the same element type and length. The
+//! cache is shared by all threads (behind a mutex, taken once per large
+//! buffer): a gradient computed on one of rayon's threads and dropped on
+//! the main thread comes back to whichever thread needs the next one. At
+//! most [`MAX_BUFFERS`] buffers and [`MAX_BYTES`] bytes are kept; [`clear`]
+//! frees them.
 
 use std::any::{Any, TypeId};
-use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Buffers smaller than this (in elements) go straight back to `malloc`.
 pub const MIN_ELEMENTS: usize = 1 << 14;
 
-/// The most buffers one thread keeps.
-pub const MAX_BUFFERS: usize = 64;
+/// The most buffers kept.
+pub const MAX_BUFFERS: usize = 128;
 
-/// The most bytes one thread keeps.
+/// The most bytes kept.
 pub const MAX_BYTES: usize = 256 << 20;
 
 struct Cached {
     ty: TypeId,
     len: usize,
     bytes: usize,
-    buffer: Box<dyn Any>,
+    buffer: Box<dyn Any + Send>,
 }
 
-#[derive(Default)]
 struct Pool {
     buffers: Vec<Cached>,
     bytes: usize,
 }
 
-thread_local! {
-    static POOL: RefCell<Pool> = RefCell::default();
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    buffers: Vec::new(),
+    bytes: 0,
+});
+
+/// The pool, also after a panic elsewhere while it was locked (its
+/// invariants hold between any two statements that change it).
+fn pool() -> MutexGuard<'static, Pool> {
+    POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A cached buffer of `len` elements of `T`, uniquely owned, if one is kept.
 /// Its elements hold whatever the last tensor left there.
-pub(crate) fn take<T: 'static>(len: usize) -> Option<Arc<[T]>> {
+pub(crate) fn take<T: Send + Sync + 'static>(len: usize) -> Option<Arc<[T]>> {
     if len < MIN_ELEMENTS {
         return None;
     }
     let ty = TypeId::of::<T>();
-    POOL.try_with(|pool| {
-        let mut pool = pool.try_borrow_mut().ok()?;
+    let cached = {
+        let mut pool = pool();
         let i = pool
             .buffers
             .iter()
             .rposition(|c| c.ty == ty && c.len == len)?;
         let cached = pool.buffers.swap_remove(i);
         pool.bytes -= cached.bytes;
-        cached.buffer.downcast::<Arc<[T]>>().ok().map(|b| *b)
-    })
-    .ok()
-    .flatten()
+        cached
+    };
+    cached.buffer.downcast::<Arc<[T]>>().ok().map(|b| *b)
 }
 
 /// Keeps `buffer` (the last reference to a dropped tensor's storage) for
 /// reuse, unless it is small or the cache is full.
-pub(crate) fn give<T: 'static>(buffer: Arc<[T]>) {
+pub(crate) fn give<T: Send + Sync + 'static>(buffer: Arc<[T]>) {
     let len = buffer.len();
     let bytes = len * std::mem::size_of::<T>();
     if len < MIN_ELEMENTS || bytes > MAX_BYTES {
         return;
     }
-    let _ = POOL.try_with(|pool| {
-        let Ok(mut pool) = pool.try_borrow_mut() else {
-            return;
-        };
-        if pool.buffers.len() >= MAX_BUFFERS || pool.bytes + bytes > MAX_BYTES {
-            // make room: the oldest buffer goes back to the allocator
+    let evicted = {
+        let mut pool = pool();
+        let mut evicted = Vec::new();
+        while !pool.buffers.is_empty()
+            && (pool.buffers.len() >= MAX_BUFFERS || pool.bytes + bytes > MAX_BYTES)
+        {
+            // make room: the oldest buffers go back to the allocator
             let old = pool.buffers.remove(0);
             pool.bytes -= old.bytes;
+            evicted.push(old);
         }
         pool.bytes += bytes;
         pool.buffers.push(Cached {
@@ -85,10 +94,12 @@ pub(crate) fn give<T: 'static>(buffer: Arc<[T]>) {
             bytes,
             buffer: Box::new(buffer),
         });
-    });
+        evicted
+    };
+    drop(evicted); // freed outside the lock
 }
 
-/// Frees every buffer this thread keeps.
+/// Frees every buffer kept.
 ///
 /// ```
 /// use autodiff::Tensor;
@@ -98,21 +109,20 @@ pub(crate) fn give<T: 'static>(buffer: Arc<[T]>) {
 /// assert_eq!(autodiff::tensor_pool::cached_bytes(), 0);
 /// ```
 pub fn clear() {
-    let _ = POOL.try_with(|pool| {
-        if let Ok(mut pool) = pool.try_borrow_mut() {
-            pool.buffers.clear();
-            pool.bytes = 0;
-        }
-    });
+    let buffers = {
+        let mut pool = pool();
+        pool.bytes = 0;
+        std::mem::take(&mut pool.buffers)
+    };
+    drop(buffers);
 }
 
-/// How many bytes of buffers this thread keeps.
+/// How many bytes of buffers are kept.
 ///
 /// ```
 /// autodiff::tensor_pool::clear();
 /// assert_eq!(autodiff::tensor_pool::cached_bytes(), 0);
 /// ```
 pub fn cached_bytes() -> usize {
-    POOL.try_with(|pool| pool.try_borrow().map(|p| p.bytes).unwrap_or(0))
-        .unwrap_or(0)
+    pool().bytes
 }

@@ -24,7 +24,9 @@ use crate::session::Session;
 /// ```
 #[derive(Default)]
 pub struct Sequential<T: Float> {
-    layers: Vec<Box<dyn Module<T>>>,
+    // Send + Sync: a model is shared by the threads of
+    // `chunked::grads_in_chunks` (and may move to another thread)
+    layers: Vec<Box<dyn Module<T> + Send + Sync>>,
 }
 
 impl<T: Float> Sequential<T> {
@@ -33,9 +35,10 @@ impl<T: Float> Sequential<T> {
         Sequential { layers: Vec::new() }
     }
 
-    /// Appends a module.
+    /// Appends a module (`Send + Sync`, as nn's layers are, so that the
+    /// sequence can be shared by threads).
     #[allow(clippy::should_implement_trait)]
-    pub fn push(mut self, layer: impl Module<T> + 'static) -> Self {
+    pub fn push(mut self, layer: impl Module<T> + Send + Sync + 'static) -> Self {
         self.layers.push(Box::new(layer));
         self
     }
