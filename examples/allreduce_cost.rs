@@ -25,7 +25,7 @@ use nn::{Activation, Init, Mlp, Module, ParamGrads, Session};
 
 /// Time W2 steps with and without the gradient all-reduce (run under mpirun).
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Rounds; each times a block of steps of every kind
     #[arg(long, default_value_t = 15)]

@@ -20,7 +20,7 @@ use support::plot;
 
 /// Fit 1-D targets with one hidden layer of growing width.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Comma-separated hidden widths
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,32")]

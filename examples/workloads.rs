@@ -31,7 +31,7 @@ enum Workload {
 
 /// Run one benchmark workload and print its RESULT line.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Which workload (w6 is 200 W2 steps, for a peak-memory measurement)
     #[arg(value_enum)]

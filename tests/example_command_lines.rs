@@ -3,24 +3,12 @@
 //! name, a test set too small for the figure. Each runs the example binary
 //! that `cargo test` builds beside this test.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-/// The example binary `name`, built by `cargo test` in `target/<profile>/examples`.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo test` builds the examples",
-        path.display()
-    );
-    path
-}
+use common::example_binary as example;
 
 fn run(name: &str, args: &[&str], dir: &Path) -> Output {
     Command::new(example(name))

@@ -102,3 +102,36 @@ fn the_whole_tape_includes_unrelated_values_and_the_var_view_does_not() {
     let (mine, edges) = parse(&y.to_dot());
     assert_eq!((all.len(), mine.len(), edges.len()), (4, 2, 1));
 }
+
+#[test]
+fn named_values_carry_their_names_into_the_graph() {
+    let tape = Tape::new();
+    let x = tape.constant(Tensor::<f64>::zeros(&[2, 3])).named("x");
+    let w1 = tape.var(Tensor::zeros(&[3, 4])).named("W1");
+    let z1 = x.matmul(w1).unwrap().named("first").named("z1"); // renamed
+    let a1 = z1.relu().unwrap(); // not named
+    let (nodes, _) = parse(&a1.to_dot());
+    let label = |id: usize| &nodes[&format!("n{id}")];
+    assert!(
+        label(x.id()).starts_with("#0 x = const\\n"),
+        "{}",
+        label(x.id())
+    );
+    assert!(
+        label(w1.id()).starts_with("#1 W1 = var\\n"),
+        "{}",
+        label(w1.id())
+    );
+    assert!(
+        label(z1.id()).starts_with("#2 z1 = matmul\\n"),
+        "{}",
+        label(z1.id())
+    );
+    assert!(
+        label(a1.id()).starts_with("#3 relu\\n"),
+        "{}",
+        label(a1.id())
+    );
+    assert!(!a1.to_dot().contains("first"));
+    assert_eq!((z1.name().as_deref(), a1.name()), (Some("z1"), None));
+}

@@ -13,26 +13,26 @@
 //! ```
 #![cfg(feature = "mpi")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The `mnist` example beside this test (`target/<profile>/examples`).
 fn mnist() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>")
-        .join("examples/mnist");
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo build --profile test --features mpi --example mnist`",
-        path.display()
-    );
-    path
+    common::example_binary("mnist")
 }
 
-const ARGS: [&str; 6] = ["--subset", "3000", "--epochs", "1", "--seed", "3"];
+const ARGS: [&str; 8] = [
+    "--subset",
+    "3000",
+    "--epochs",
+    "1",
+    "--seed",
+    "3",
+    "--data",
+    concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"),
+];
 
 /// The training loss and test accuracy (percent) of the last epoch row.
 fn loss_and_accuracy(stdout: &str) -> (f64, f64) {

@@ -48,7 +48,7 @@ enum OptimizerKind {
 
 /// Train a network on MNIST.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Which network
     #[arg(long, value_enum, default_value_t = Model::Lenet)]
@@ -72,7 +72,8 @@ struct Args {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Folder holding the four MNIST .gz files
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"))]
+    /// (the default is relative to the working directory: the project's root)
+    #[arg(long, default_value = "data/mnist")]
     data: PathBuf,
     /// Where to write the figure
     #[arg(long, default_value = "mnist.svg")]

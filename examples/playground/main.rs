@@ -24,10 +24,13 @@ use nn::{Activation, Init};
 use plotters::prelude::*;
 use support::plot::{self, BLUE, ORANGE};
 
-/// Train TensorFlow Playground nets and draw them. Without --dataset,
-/// --features, --activation or --hidden it runs the lecture note's Task 1.
+/// Train TensorFlow Playground nets and draw them. With no flags it runs
+/// the lecture note's Task 1 on the circle: four networks (x1, x2 with
+/// Linear, Sigmoid and ReLU; x1², x2² with Linear), prints their table and
+/// writes a figure per net and one comparing them. With --dataset,
+/// --features, --activation or --hidden it trains that one net.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// circle, xor, gauss or spiral [default: circle]
     #[arg(long)]

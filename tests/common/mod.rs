@@ -53,3 +53,22 @@ pub fn max_diff(t: &Tensor<f64>, expected: &[f64]) -> f64 {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max)
 }
+
+/// The example binary `name` that `cargo test` builds beside the test
+/// binaries, in `target/<profile>/examples`.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let path = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test` builds the examples (with `--test`, \
+         build them first: `cargo build --profile test --examples`)",
+        path.display()
+    );
+    path
+}

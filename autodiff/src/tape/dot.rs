@@ -13,8 +13,9 @@ impl<T: Float> Tape<T> {
     /// `dot -Tsvg tape.dot -o tape.svg`.
     ///
     /// Tracked leaves are boxes, constants grey boxes, operations ellipses
-    /// labelled `#id name`, the output shape, and `file:line` of the call
-    /// that recorded them. Edges run from inputs to outputs.
+    /// labelled `#id name` (`#id z1 = add` for a value named with
+    /// [`Var::named`]), the output shape, and `file:line` of the call that
+    /// recorded them. Edges run from inputs to outputs.
     ///
     /// ```
     /// use autodiff::{Tape, Tensor};
@@ -48,6 +49,10 @@ impl<T: Float> Tape<T> {
                     "const".to_string(),
                     "shape=box, style=filled, fillcolor=\"#eeeeee\"",
                 ),
+            };
+            let name = match inner.names.iter().find(|(id, _)| *id == i) {
+                Some((_, given)) => format!("{given} = {name}"),
+                None => name,
             };
             let loc = node.location;
             let file = loc.file().rsplit('/').next().unwrap_or(loc.file());

@@ -66,6 +66,9 @@ pub(crate) struct Inner<T: Float> {
     /// Gradient hooks: the value they watch, the hook, and where it was
     /// registered (named when a hook misbehaves).
     pub(crate) hooks: Vec<(usize, GradHook<T>, &'static Location<'static>)>,
+    /// Names given with [`Var::named`], by value (few: kept beside the
+    /// nodes, not in each).
+    pub(crate) names: Vec<(usize, String)>,
 }
 
 /// A Wengert list: the record of every operation on tracked values.
@@ -109,6 +112,7 @@ impl<T: Float> Tape<T> {
                 recording: true,
                 anomaly: false,
                 hooks: Vec::new(),
+                names: Vec::new(),
             }),
         }
     }

@@ -207,7 +207,11 @@ impl<T: Float> Tape<T> {
                 .map(|g| g.map(|v| Slot::Value(v.value())))
                 .collect()
         });
-        self.inner.borrow_mut().nodes.truncate(mark);
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.nodes.truncate(mark);
+            inner.names.retain(|(id, _)| *id < mark);
+        }
         out
     }
 

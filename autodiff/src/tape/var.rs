@@ -161,6 +161,39 @@ impl<'t, T: Float> Var<'t, T> {
         self
     }
 
+    /// Gives this value a name, shown by the graph export
+    /// ([`Tape::to_dot`](crate::Tape::to_dot)) beside its operation, as in
+    /// a derivation's notation (x, W1, z1, …). Returns `self`; naming again
+    /// replaces the name.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let w1 = tape.var(Tensor::from_vec(vec![0.5, -1.0], &[2, 1])?).named("W1");
+    /// let x = tape.constant(Tensor::from_vec(vec![1.0, 2.0], &[1, 2])?).named("x");
+    /// let z1 = x.matmul(w1)?.named("z1");
+    /// assert_eq!(z1.name().as_deref(), Some("z1"));
+    /// assert!(tape.to_dot().contains("z1 = matmul"));
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn named(self, name: &str) -> Self {
+        let mut inner = self.tape.inner.borrow_mut();
+        inner.names.retain(|(id, _)| *id != self.id);
+        inner.names.push((self.id, name.to_string()));
+        drop(inner);
+        self
+    }
+
+    /// The name given with [`named`](Self::named), if any.
+    pub fn name(self) -> Option<String> {
+        let inner = self.tape.inner.borrow();
+        inner
+            .names
+            .iter()
+            .find(|(id, _)| *id == self.id)
+            .map(|(_, n)| n.clone())
+    }
+
     /// Registers a hook that sees the complete gradient flowing into this
     /// value during every later backward sweep, before it flows on to the
     /// value's inputs. Returning `Some(tensor)` (of the same shape) replaces
