@@ -106,13 +106,13 @@ fn finding_3a_relu_converges_faster_than_sigmoid() {
             .iter()
             .map(|&seed| {
                 task1(&RAW, act, seed)
-                    .epochs_to_train_loss(threshold)
+                    .epochs_to_converge(threshold)
                     .unwrap_or(EPOCHS + 1)
             })
             .collect::<Vec<_>>()
     };
     let (relu, sigmoid) = (epochs(Activation::Relu), epochs(Activation::Sigmoid));
-    println!("epochs to train loss < {threshold}: ReLU {relu:?}, Sigmoid {sigmoid:?}");
+    println!("epochs until the train loss stays < {threshold}: ReLU {relu:?}, Sigmoid {sigmoid:?}");
     let (r, s) = (median(relu), median(sigmoid));
     assert!(
         r <= EPOCHS && s <= EPOCHS,

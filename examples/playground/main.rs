@@ -80,6 +80,10 @@ fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
     }
 }
 
+/// The training loss below which a run counts as converged, once it stays
+/// there (the table's "converged" column).
+const CONVERGED_BELOW: f64 = 0.1;
+
 /// A named configuration and the file its figure goes to.
 struct Experiment {
     name: String,
@@ -294,19 +298,31 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!(
-        "\n{:<22} {:>6} {:>10} {:>10} {:>9} {:>9} {:>8}",
-        "configuration", "epochs", "train loss", "test loss", "train acc", "test acc", "time"
+        "\n{:<22} {:>6} {:>10} {:>10} {:>9} {:>9} {:>10} {:>8}",
+        "configuration",
+        "epochs",
+        "train loss",
+        "test loss",
+        "train acc",
+        "test acc",
+        "converged",
+        "time"
     );
     for (exp, r, t) in &runs {
         let s = r.last();
+        // the first epoch after which the training loss stays below 0.1
+        let converged = r
+            .epochs_to_converge(CONVERGED_BELOW)
+            .map_or("—".to_string(), |e| e.to_string());
         println!(
-            "{:<22} {:>6} {:>10.4} {:>10.4} {:>9.3} {:>9.3} {:>7.2}s",
+            "{:<22} {:>6} {:>10.4} {:>10.4} {:>9.3} {:>9.3} {:>10} {:>7.2}s",
             exp.name,
             r.history.len() - 1,
             s.train_loss,
             s.test_loss,
             s.train_accuracy,
             s.test_accuracy,
+            converged,
             t.as_secs_f64()
         );
     }

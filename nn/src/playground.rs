@@ -118,6 +118,43 @@ impl Run {
         self.history.iter().position(|s| s.train_loss < threshold)
     }
 
+    /// Epochs to converge: the first epoch after which the training loss
+    /// stays below `threshold` for every later epoch of the run (`None`
+    /// when the last epoch's loss is not below it). A loss that dips below
+    /// and rises again has not converged at the dip.
+    ///
+    /// ```
+    /// use nn::data::{Dataset, Feature};
+    /// use nn::playground::{run, Config};
+    /// use nn::Activation;
+    /// let config = Config {
+    ///     dataset: Dataset::Circle,
+    ///     features: vec![Feature::X1Squared, Feature::X2Squared],
+    ///     hidden: vec![],
+    ///     activation: Activation::Linear,
+    ///     epochs: 50,
+    ///     ..Config::default()
+    /// };
+    /// let r = run(&config, |_, _| {})?;
+    /// let e = r.epochs_to_converge(0.1).expect("converges");
+    /// assert!(r.history[e..].iter().all(|s| s.train_loss < 0.1));
+    /// assert!(e == 0 || r.history[e - 1].train_loss >= 0.1); // the first such
+    /// assert!(r.epochs_to_train_loss(0.1).unwrap() <= e);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn epochs_to_converge(&self, threshold: f64) -> Option<usize> {
+        let above = self
+            .history
+            .iter()
+            // NaN counts as not below
+            .rposition(|s| s.train_loss >= threshold || s.train_loss.is_nan());
+        match above {
+            None => Some(0),
+            Some(last) if last + 1 < self.history.len() => Some(last + 1),
+            Some(_) => None,
+        }
+    }
+
     /// The first epoch after which the test accuracy reaches `threshold`.
     pub fn epochs_to_test_accuracy(&self, threshold: f64) -> Option<usize> {
         self.history
