@@ -126,7 +126,7 @@ fn finding_3a_relu_converges_faster_than_sigmoid() {
 /// difference along x₁ or x₂ exceeds a tolerance far above rounding.
 fn bending_share(run: &Run) -> f64 {
     let n = 121;
-    let f = run.margin_grid(6.0, n, n).unwrap();
+    let f = run.output_grid(6.0, n, n).unwrap();
     let scale = f.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let tol = 1e-9 * scale.max(1.0);
     let at = |r: usize, c: usize| f[r * n + c];

@@ -65,7 +65,7 @@ pub fn decision_map(area: &Area, run: &Run, title: &str, extent: f64) -> PlotRes
     let (w, h) = chart.plotting_area().dim_in_pixel();
     // The map and the points are painted into one bitmap (embedded as a
     // PNG): a few dozen kilobytes, where 500 SVG circles would be hundreds.
-    let margins = run.margin_grid(extent, w as usize, h as usize)?;
+    let margins = run.output_grid(extent, w as usize, h as usize)?;
     let mut pixels: Vec<u8> = margins
         .iter()
         .flat_map(|&m| shade(1.0 / (1.0 + (-m).exp())))

@@ -5,7 +5,8 @@
 //!   them to a fresh tape each step and returns their gradients.
 //! - [`Module`]: forward plus named parameters (`layers.0.weight`, …).
 //! - [`layers`]: [`Linear`], [`Activation`], [`Sequential`], [`Mlp`].
-//! - [`loss`]: cross-entropy, MSE, binary cross-entropy with logits.
+//! - [`loss`]: cross-entropy, MSE, binary cross-entropy with logits;
+//!   [`Regularization`]: L1 and L2 weight penalties as losses on the tape.
 //! - [`optim`]: [`optim::Sgd`] (momentum, weight decay), [`optim::Adam`],
 //!   step and cosine schedules.
 //! - [`data`]: TensorFlow Playground's datasets and features, splits,
@@ -63,6 +64,7 @@ pub mod ops;
 pub mod optim;
 mod param;
 pub mod playground;
+mod regularization;
 mod session;
 
 pub use atomic_file::write_atomically;
@@ -73,4 +75,5 @@ pub use layers::{Activation, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Mlp,
 pub use model_file::{load, load_with, save, LoadOptions};
 pub use module::{join, Module};
 pub use param::{Param, ParamId};
+pub use regularization::Regularization;
 pub use session::{ParamGrads, Session};

@@ -1,17 +1,21 @@
 //! The TensorFlow Playground experiment as a function: generate a dataset,
-//! pick features, train an [`Mlp`] with softmax cross-entropy and SGD in
-//! mini-batches, and record the train/test loss and accuracy of every
-//! epoch. The lecture note's Task 1 tests and the `playground` example both
-//! run it.
+//! pick features, train an [`Mlp`] in mini-batches — softmax cross-entropy
+//! for the classification sets, the squared error ½(ŷ − y)² for the
+//! regression sets, plus an optional L1/L2 weight penalty — and record the
+//! train/test loss and accuracy of every epoch. The lecture note's Task 1
+//! tests and the `playground` example both run it; [`Run::output_grid`]
+//! and [`Run::hidden_unit_grids`] give the pictures (the decision map and
+//! what every hidden unit computes).
 
-use autodiff::{Result, Tape, Tensor};
+use autodiff::{Result, Tape, Tensor, Var};
 
-use crate::data::{features, rows, train_test_split, Batches, Dataset, Feature, Points};
+use crate::data::{features, rows, train_test_split, Batches, Dataset, Feature, Points, Problem};
 use crate::init::Init;
 use crate::layers::{Activation, Mlp};
 use crate::loss::{accuracy, check_finite};
 use crate::module::Module;
 use crate::optim::{Adam, Optimizer, Sgd};
+use crate::regularization::{check_rate, Regularization};
 use crate::session::Session;
 
 /// Which update rule trains the net.
@@ -25,7 +29,8 @@ pub enum OptimizerKind {
 
 /// One Playground run. [`Config::default`] is Playground's own setting:
 /// circle, 500 points, noise 0, half for test, inputs x₁ x₂, hidden [4, 2],
-/// tanh, its initialisation, SGD with learning rate 0.03, batch 10.
+/// tanh, its initialisation, SGD with learning rate 0.03, batch 10, no
+/// regularisation.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The dataset.
@@ -34,7 +39,8 @@ pub struct Config {
     pub points: usize,
     /// Noise in [0, 0.5].
     pub noise: f64,
-    /// The share of points held out for testing.
+    /// The share of points held out for testing (Playground's "ratio of
+    /// training to test data" slider, 10–90 % training, is 0.9–0.1 here).
     pub test_fraction: f64,
     /// The input features.
     pub features: Vec<Feature>,
@@ -50,6 +56,10 @@ pub struct Config {
     pub lr: f64,
     /// The mini-batch size.
     pub batch: usize,
+    /// The weight penalty added to the loss (biases are not penalised).
+    pub regularization: Regularization,
+    /// Its rate λ (finite, ≥ 0).
+    pub regularization_rate: f64,
     /// The number of epochs.
     pub epochs: usize,
     /// Seeds the data, the split, the weights and the batch order.
@@ -70,22 +80,27 @@ impl Default for Config {
             optimizer: OptimizerKind::Sgd,
             lr: 0.03,
             batch: 10,
+            regularization: Regularization::None,
+            regularization_rate: 0.0,
             epochs: 100,
             seed: 1,
         }
     }
 }
 
-/// Loss and accuracy after one epoch.
+/// Loss and accuracy after one epoch. The losses are the data loss alone
+/// (mean cross-entropy, or mean ½(ŷ − y)² for regression), without the
+/// weight penalty, as Playground shows them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpochStats {
-    /// Mean cross-entropy on the training points.
+    /// Mean loss on the training points.
     pub train_loss: f64,
-    /// Mean cross-entropy on the test points.
+    /// Mean loss on the test points.
     pub test_loss: f64,
-    /// Accuracy on the training points.
+    /// Accuracy on the training points (NaN for regression, which has no
+    /// classes).
     pub train_accuracy: f64,
-    /// Accuracy on the test points.
+    /// Accuracy on the test points (NaN for regression).
     pub test_accuracy: f64,
 }
 
@@ -94,7 +109,8 @@ pub struct EpochStats {
 pub struct Run {
     /// The configuration that produced it.
     pub config: Config,
-    /// The trained net (inputs = the features, 2 outputs = class logits).
+    /// The trained net (inputs = the features; outputs = 2 class logits,
+    /// or 1 value for regression).
     pub model: Mlp<f64>,
     /// The training points.
     pub train: Points,
@@ -162,31 +178,100 @@ impl Run {
             .position(|s| s.test_accuracy >= threshold)
     }
 
-    /// The logit margin `z₁ − z₀` (positive where the net says class 1) on
-    /// a grid of `cols × rows` points spanning `[−extent, extent]²`, row by
-    /// row from the top (x₂ = extent) and left (x₁ = −extent).
+    /// Whether the run classified or regressed.
+    pub fn problem(&self) -> Problem {
+        self.config.dataset.problem()
+    }
+
+    /// The net's decision value on a grid of `cols × rows` points spanning
+    /// `[−extent, extent]²`, row by row from the top (x₂ = extent) and left
+    /// (x₁ = −extent): the logit margin `z₁ − z₀` for classification
+    /// (positive where the net says class 1; the probability of class 1 is
+    /// σ of it), the predicted value for regression.
     ///
     /// # Errors
     /// Errors of the forward pass (none for a net built by [`run`]).
     #[track_caller]
-    pub fn margin_grid(&self, extent: f64, cols: usize, rows: usize) -> Result<Vec<f64>> {
-        let dx = 2.0 * extent / (cols.max(2) - 1) as f64;
-        let dy = 2.0 * extent / (rows.max(2) - 1) as f64;
-        let grid = Points {
-            xy: (0..rows * cols)
-                .map(|k| {
-                    let (r, c) = (k / cols, k % cols);
-                    [-extent + c as f64 * dx, extent - r as f64 * dy]
-                })
-                .collect(),
-            labels: vec![0; rows * cols],
-        };
-        let logits = predict(&self.model, &features(&grid, &self.config.features))?;
-        Ok(logits.data().chunks(2).map(|z| z[1] - z[0]).collect())
+    pub fn output_grid(&self, extent: f64, cols: usize, rows: usize) -> Result<Vec<f64>> {
+        let x = features(&grid_points(extent, cols, rows), &self.config.features);
+        let out = predict(&self.model, &x)?;
+        Ok(match self.problem() {
+            Problem::Classification => out.data().chunks(2).map(|z| z[1] - z[0]).collect(),
+            Problem::Regression => out.data().to_vec(),
+        })
+    }
+
+    /// What every hidden unit computes: for hidden layer `l` and its unit
+    /// `j`, `grids[l][j]` holds the unit's activation `a_l[j]` on the grid
+    /// of [`output_grid`](Run::output_grid) (Playground's small maps on its
+    /// neurons). The first layer's units are functions of the input
+    /// features; every later unit, and the output, combines the maps of the
+    /// layer before: `z_{l+1} = a_l W_{l+1} + b_{l+1}`.
+    ///
+    /// ```
+    /// use nn::playground::{run, Config};
+    /// let r = run(&Config { epochs: 2, ..Config::default() }, |_, _| {})?;
+    /// let maps = r.hidden_unit_grids(6.0, 5, 5)?;
+    /// assert_eq!(maps.len(), 2);                         // hidden [4, 2]
+    /// assert_eq!((maps[0].len(), maps[1].len()), (4, 2));
+    /// assert!(maps[0].iter().all(|m| m.len() == 25));
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Errors of the forward pass (none for a net built by [`run`]).
+    #[track_caller]
+    pub fn hidden_unit_grids(
+        &self,
+        extent: f64,
+        cols: usize,
+        rows: usize,
+    ) -> Result<Vec<Vec<Vec<f64>>>> {
+        let x = features(&grid_points(extent, cols, rows), &self.config.features);
+        let tape = Tape::new();
+        let s = Session::eval(&tape);
+        let layers = self.model.layers();
+        let mut h = s.input(x);
+        let mut grids = Vec::new();
+        for layer in &layers[..layers.len() - 1] {
+            h = self.model.activation().apply(layer.forward(&s, h)?)?;
+            let width = layer.out_features();
+            let values = h.value();
+            grids.push(
+                (0..width)
+                    .map(|j| {
+                        values
+                            .data()
+                            .iter()
+                            .skip(j)
+                            .step_by(width)
+                            .copied()
+                            .collect()
+                    })
+                    .collect(),
+            );
+        }
+        Ok(grids)
     }
 }
 
-/// The logits of `model` for inputs `x`, without recording.
+/// The `cols × rows` grid of [`Run::output_grid`] as points.
+fn grid_points(extent: f64, cols: usize, rows: usize) -> Points {
+    let dx = 2.0 * extent / (cols.max(2) - 1) as f64;
+    let dy = 2.0 * extent / (rows.max(2) - 1) as f64;
+    Points {
+        xy: (0..rows * cols)
+            .map(|k| {
+                let (r, c) = (k / cols, k % cols);
+                [-extent + c as f64 * dx, extent - r as f64 * dy]
+            })
+            .collect(),
+        labels: vec![0; rows * cols],
+        targets: vec![0.0; rows * cols],
+    }
+}
+
+/// The outputs of `model` for inputs `x`, without recording.
 ///
 /// # Errors
 /// Shape errors of the forward pass.
@@ -197,13 +282,46 @@ pub fn predict(model: &Mlp<f64>, x: &Tensor<f64>) -> Result<Tensor<f64>> {
     Ok(model.forward(&s, s.input(x.clone()))?.value())
 }
 
+/// The data loss of `outputs` against `points` (by their indices `rows`):
+/// mean cross-entropy of the logits, or mean ½(ŷ − y)² of the values.
+fn data_loss<'t>(
+    problem: Problem,
+    outputs: Var<'t, f64>,
+    points: &Points,
+    rows: impl Iterator<Item = usize>,
+) -> Result<Var<'t, f64>> {
+    match problem {
+        Problem::Classification => {
+            let labels: Vec<usize> = rows.map(|i| points.labels[i]).collect();
+            outputs.cross_entropy(&labels)
+        }
+        Problem::Regression => {
+            let targets: Vec<f64> = rows.map(|i| points.targets[i]).collect();
+            let n = targets.len();
+            let t = outputs.tape().constant(Tensor::from_vec(targets, &[n, 1])?);
+            outputs.mse(t)?.mul_scalar(0.5)
+        }
+    }
+}
+
 #[track_caller]
-fn evaluate(model: &Mlp<f64>, x: &Tensor<f64>, labels: &[usize]) -> Result<(f64, f64)> {
+fn evaluate(
+    model: &Mlp<f64>,
+    problem: Problem,
+    x: &Tensor<f64>,
+    points: &Points,
+) -> Result<(f64, f64)> {
     let tape = Tape::new();
     let s = Session::eval(&tape);
-    let logits = model.forward(&s, s.input(x.clone()))?;
-    let loss = logits.cross_entropy(labels)?.value().item()?;
-    Ok((loss, accuracy(&logits.value(), labels)?))
+    let outputs = model.forward(&s, s.input(x.clone()))?;
+    let loss = data_loss(problem, outputs, points, 0..points.len())?
+        .value()
+        .item()?;
+    let accuracy = match problem {
+        Problem::Classification => accuracy(&outputs.value(), &points.labels)?,
+        Problem::Regression => f64::NAN,
+    };
+    Ok((loss, accuracy))
 }
 
 /// Runs `config`, calling `on_epoch(epoch, stats)` after each epoch (and
@@ -223,7 +341,7 @@ fn evaluate(model: &Mlp<f64>, x: &Tensor<f64>, labels: &[usize]) -> Result<(f64,
 /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for an empty
 /// feature list, a noise outside [0, 0.5], a test fraction outside [0, 1],
 /// an empty training set, a batch size or layer width of 0, or a learning
-/// rate that is not finite and ≥ 0;
+/// rate or regularisation rate that is not finite and ≥ 0;
 /// [`ErrorKind::Anomaly`](autodiff::ErrorKind::Anomaly) naming the epoch and
 /// step when the training loss becomes NaN or infinite (training stops
 /// there). Every error names the caller's line.
@@ -243,6 +361,8 @@ fn run_config(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> 
             "choose at least one input feature",
         ));
     }
+    check_rate(config.regularization_rate)?;
+    let problem = config.dataset.problem();
     let points = config
         .dataset
         .generate(config.points, config.noise, config.seed)?;
@@ -266,7 +386,10 @@ fn run_config(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> 
 
     let mut widths = vec![config.features.len()];
     widths.extend(&config.hidden);
-    widths.push(2);
+    widths.push(match problem {
+        Problem::Classification => 2,
+        Problem::Regression => 1,
+    });
     let mut model = Mlp::new(
         &widths,
         config.activation,
@@ -280,8 +403,8 @@ fn run_config(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> 
     let mut batches = Batches::new(train.len(), config.batch, config.seed.wrapping_add(3))?;
 
     let stats = |model: &Mlp<f64>| -> Result<EpochStats> {
-        let (train_loss, train_accuracy) = evaluate(model, &x_train, &train.labels)?;
-        let (test_loss, test_accuracy) = evaluate(model, &x_test, &test.labels)?;
+        let (train_loss, train_accuracy) = evaluate(model, problem, &x_train, &train)?;
+        let (test_loss, test_accuracy) = evaluate(model, problem, &x_test, &test)?;
         Ok(EpochStats {
             train_loss,
             test_loss,
@@ -295,9 +418,16 @@ fn run_config(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> 
         for (step, batch) in batches.epoch().enumerate() {
             let tape = Tape::new();
             let s = Session::train(&tape);
-            let labels: Vec<usize> = batch.iter().map(|&i| train.labels[i]).collect();
-            let logits = model.forward(&s, s.input(rows(&x_train, &batch)?))?;
-            let loss = logits.cross_entropy(&labels)?;
+            let outputs = model.forward(&s, s.input(rows(&x_train, &batch)?))?;
+            let mut loss = data_loss(problem, outputs, &train, batch.iter().copied())?;
+            let weights: Vec<_> = model.layers().iter().map(|l| &l.weight).collect();
+            if let Some(penalty) =
+                config
+                    .regularization
+                    .penalty(&s, &weights, config.regularization_rate)?
+            {
+                loss = loss.add(penalty)?;
+            }
             check_finite(loss.value().item()?, epoch, step + 1)?;
             let grads = s.grads(loss)?;
             optimizer.step(&mut model, &grads)?;

@@ -9,7 +9,7 @@ mod playground;
 mod sharded;
 
 pub use batches::{train_test_split, Batches};
-pub use playground::{features, Dataset, Feature, Points};
+pub use playground::{features, Dataset, Feature, Points, Problem};
 pub use sharded::{Shard, ShardedBatches};
 
 use autodiff::{Error, Float, Result, Tensor};

@@ -1,8 +1,11 @@
-//! TensorFlow Playground's four datasets, as its public source defines them
-//! (its `dataset.ts`: circle, XOR, Gaussian clusters, spiral), and its seven
-//! features.
+//! TensorFlow Playground's six datasets, as its public source defines them
+//! (its `dataset.ts`: the classification sets circle, XOR, Gaussian
+//! clusters and spiral; the regression sets plane and multi-Gaussian), and
+//! its seven features.
 //!
-//! Points carry label 1 (Playground's +1) or 0 (its −1).
+//! Classification points carry label 1 (Playground's +1) or 0 (its −1);
+//! every point carries Playground's real-valued label as its target (±1 for
+//! the classes, a value in about [−1, 1] for regression).
 
 use std::f64::consts::PI;
 
@@ -11,7 +14,18 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-/// Which of the four Playground datasets.
+/// What a dataset asks of the net: a class or a number per point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Problem {
+    /// Two classes; the net outputs two logits, trained by softmax
+    /// cross-entropy.
+    Classification,
+    /// A real target; the net outputs one number, trained by the squared
+    /// error ½(ŷ − y)².
+    Regression,
+}
+
+/// Which of the six Playground datasets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dataset {
     /// A disc of class 1 (radius < 2.5) inside a ring of class 0 (radius 3.5–5).
@@ -22,6 +36,13 @@ pub enum Dataset {
     Gauss,
     /// Two interleaved spirals.
     Spiral,
+    /// Regression: x₁, x₂ uniform in [−6, 6], target (x₁ + x₂)/10 — a
+    /// tilted plane.
+    Plane,
+    /// Regression: x₁, x₂ uniform in [−6, 6]; six bumps at (±4, ±2.5) and
+    /// (0, ±2.5) of alternating sign, each `±max(0, 1 − d/2)` at distance
+    /// d from its centre; the target is the bump largest in absolute value.
+    MultiGauss,
 }
 
 impl Dataset {
@@ -32,10 +53,39 @@ impl Dataset {
             Dataset::Xor => "xor",
             Dataset::Gauss => "gauss",
             Dataset::Spiral => "spiral",
+            Dataset::Plane => "plane",
+            Dataset::MultiGauss => "multigauss",
         }
     }
 
-    /// `n` points (half per class) with noise in [0, 0.5], from `seed`.
+    /// All six, classification first, in Playground's order.
+    pub const ALL: [Dataset; 6] = [
+        Dataset::Circle,
+        Dataset::Xor,
+        Dataset::Gauss,
+        Dataset::Spiral,
+        Dataset::Plane,
+        Dataset::MultiGauss,
+    ];
+
+    /// Whether its points have classes or real targets.
+    ///
+    /// ```
+    /// use nn::data::{Dataset, Problem};
+    /// assert_eq!(Dataset::Spiral.problem(), Problem::Classification);
+    /// assert_eq!(Dataset::Plane.problem(), Problem::Regression);
+    /// ```
+    pub fn problem(self) -> Problem {
+        match self {
+            Dataset::Plane | Dataset::MultiGauss => Problem::Regression,
+            _ => Problem::Classification,
+        }
+    }
+
+    /// `n` points (half per class for classification) with noise in
+    /// [0, 0.5], from `seed`. The noise moves the position at which the
+    /// label is decided, not the point itself (except for gauss and spiral,
+    /// as in Playground).
     ///
     /// ```
     /// use nn::data::Dataset;
@@ -44,6 +94,11 @@ impl Dataset {
     /// // without noise, the label is exactly "inside radius 2.5"
     /// for (xy, &label) in p.xy.iter().zip(&p.labels) {
     ///     assert_eq!(label == 1, xy[0].hypot(xy[1]) < 2.5);
+    /// }
+    /// // the plane's target is (x₁ + x₂)/10
+    /// let q = Dataset::Plane.generate(5, 0.0, 1)?;
+    /// for (xy, &t) in q.xy.iter().zip(&q.targets) {
+    ///     assert!((t - (xy[0] + xy[1]) / 10.0).abs() < 1e-15);
     /// }
     /// assert!(Dataset::Gauss.generate(10, f64::NAN, 1).is_err());
     /// # Ok::<(), autodiff::Error>(())
@@ -120,43 +175,98 @@ impl Dataset {
                     p.push([x, y], label);
                 }
             }
+            Dataset::Plane | Dataset::MultiGauss => {
+                let radius = 6.0;
+                for _ in 0..n {
+                    let x = uniform(&mut rng, -radius, radius);
+                    let y = uniform(&mut rng, -radius, radius);
+                    let nx = uniform(&mut rng, -radius, radius) * noise;
+                    let ny = uniform(&mut rng, -radius, radius) * noise;
+                    let target = if self == Dataset::Plane {
+                        (x + nx + y + ny) / 10.0
+                    } else {
+                        multi_gauss(x + nx, y + ny)
+                    };
+                    p.push_target([x, y], target);
+                }
+            }
         }
         Ok(p)
+    }
+}
+
+/// Playground's multi-Gaussian target at (x, y): of the six bumps
+/// `sign·max(0, 1 − d/2)`, the one largest in absolute value.
+fn multi_gauss(x: f64, y: f64) -> f64 {
+    const BUMPS: [(f64, f64, f64); 6] = [
+        (-4.0, 2.5, 1.0),
+        (0.0, 2.5, -1.0),
+        (4.0, 2.5, 1.0),
+        (-4.0, -2.5, -1.0),
+        (0.0, -2.5, 1.0),
+        (4.0, -2.5, -1.0),
+    ];
+    let mut target: f64 = 0.0;
+    for (cx, cy, sign) in BUMPS {
+        let value = sign * (1.0 - (x - cx).hypot(y - cy) / 2.0).clamp(0.0, 1.0);
+        if value.abs() > target.abs() {
+            target = value;
+        }
+    }
+    target
+}
+
+impl std::fmt::Display for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
 impl std::str::FromStr for Dataset {
     type Err = String;
 
-    /// Parses `circle`, `xor`, `gauss` or `spiral`.
+    /// Parses `circle`, `xor`, `gauss`, `spiral`, `plane` or `multigauss`.
     fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s.to_ascii_lowercase().as_str() {
+        Ok(match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
             "circle" => Dataset::Circle,
             "xor" => Dataset::Xor,
             "gauss" | "gaussian" => Dataset::Gauss,
             "spiral" => Dataset::Spiral,
-            other => {
+            "plane" => Dataset::Plane,
+            "multigauss" | "multigaussian" => Dataset::MultiGauss,
+            _ => {
                 return Err(format!(
-                    "unknown dataset '{other}' (expected circle, xor, gauss or spiral)"
+                    "unknown dataset '{s}' (expected circle, xor, gauss, spiral, plane or multigauss)"
                 ))
             }
         })
     }
 }
 
-/// 2-D points with class labels 0 and 1.
+/// 2-D points with their classes and targets.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Points {
     /// The coordinates (x₁, x₂).
     pub xy: Vec<[f64; 2]>,
-    /// 1 for Playground's +1, 0 for its −1.
+    /// The class: 1 for Playground's +1, 0 for its −1. For a regression
+    /// set, 1 where the target is ≥ 0 (used only to colour points).
     pub labels: Vec<usize>,
+    /// Playground's label as a number: ±1 for the classes, the value to
+    /// fit for a regression set.
+    pub targets: Vec<f64>,
 }
 
 impl Points {
     fn push(&mut self, xy: [f64; 2], label: usize) {
         self.xy.push(xy);
         self.labels.push(label);
+        self.targets.push(if label == 1 { 1.0 } else { -1.0 });
+    }
+
+    fn push_target(&mut self, xy: [f64; 2], target: f64) {
+        self.xy.push(xy);
+        self.labels.push(usize::from(target >= 0.0));
+        self.targets.push(target);
     }
 
     /// The number of points.
@@ -182,14 +292,19 @@ impl Points {
     /// # Errors
     /// [`ErrorKind::Index`](autodiff::ErrorKind::Index) for an index out of
     /// range; [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) when the
-    /// public fields `xy` and `labels` differ in length.
+    /// public fields `xy`, `labels` and `targets` differ in length.
     #[track_caller]
     pub fn select(&self, indices: &[usize]) -> autodiff::Result<Points> {
         let at = std::panic::Location::caller();
-        if self.xy.len() != self.labels.len() {
+        if self.xy.len() != self.labels.len() || self.xy.len() != self.targets.len() {
             return Err(autodiff::Error::shape(
                 "Points::select",
-                format!("{} points but {} labels", self.xy.len(), self.labels.len()),
+                format!(
+                    "{} points but {} labels and {} targets",
+                    self.xy.len(),
+                    self.labels.len(),
+                    self.targets.len()
+                ),
             )
             .at(at));
         }
@@ -206,6 +321,7 @@ impl Points {
         Ok(Points {
             xy: indices.iter().map(|&i| self.xy[i]).collect(),
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            targets: indices.iter().map(|&i| self.targets[i]).collect(),
         })
     }
 }
