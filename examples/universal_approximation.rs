@@ -1,6 +1,7 @@
 //! Appendix A of the lecture note: one hidden layer of sigmoid units fits
 //! sin x, |x| and a step on [−π, π]; the figure draws the fitted curves of
-//! each width over the target, and the table gives the max error.
+//! each width over the target and the max error against the width, and
+//! the table gives the max and RMS errors.
 //!
 //! ```sh
 //! cargo run --release --example universal_approximation
@@ -34,9 +35,10 @@ struct Args {
     /// Fits per width (the best is kept)
     #[arg(long, default_value_t = 3)]
     seeds: u64,
-    /// Where to write the figure
-    #[arg(long, default_value = "universal_approximation.svg")]
-    out: PathBuf,
+    /// Where to write the figure [default: a name made of the settings,
+    /// such as universal_approximation_sigmoid_w1-2-4-8-32_steps4000_seeds3.svg]
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 fn main() {
@@ -111,18 +113,53 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
         println!();
     }
 
-    let svg = plot::svg((1290, 400), |root| {
-        for (area, (target, ys, fits)) in root.split_evenly((1, 3)).iter().zip(&panels) {
-            let title = format!(
-                "{} — one hidden layer of {}",
-                target.name(),
-                args.activation
-            );
+    let widths: Vec<String> = args.widths.iter().map(|w| w.to_string()).collect();
+    let settings = format!(
+        "Appendix A: one hidden layer of {} units, linear output · 200 points on [−π, π] · \
+         full-batch Adam, {} steps · best of {} seeds",
+        args.activation, args.steps, args.seeds
+    );
+    let error_curves: Vec<plot::PointSeries> = table
+        .iter()
+        .zip(&colors)
+        .map(|((target, row), &c)| {
+            let points = args.widths.iter().zip(row).map(|(&w, e)| (w as f64, e.0));
+            (format!("{} (max)", target.name()), points.collect(), c)
+        })
+        .chain(
+            table
+                .iter()
+                .filter(|(t, _)| *t == Target::Step)
+                .map(|(t, row)| {
+                    let points = args.widths.iter().zip(row).map(|(&w, e)| (w as f64, e.1));
+                    (format!("{} (RMS)", t.name()), points.collect(), colors[3])
+                }),
+        )
+        .collect();
+    let svg = plot::svg((1320, 780), |root| {
+        let body = plot::title_bar(root, &settings)?;
+        let cells = body.split_evenly((2, 2));
+        for (area, (target, ys, fits)) in cells.iter().zip(&panels) {
+            let title = format!("{} — fitted by 1 hidden layer", target.name());
             plot::fitted_curves(area, &title, &xs, ys, fits)?;
         }
-        Ok(())
+        plot::log_log_curves(
+            &cells[3],
+            "error against hidden width: more units, better fit",
+            ("hidden units", "error on [−π, π]"),
+            &error_curves,
+        )
     })?;
-    support::write_atomically(&args.out, svg.as_bytes())?;
-    println!("\nfigure: {}", args.out.display());
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "universal_approximation_{}_w{}_steps{}_seeds{}.svg",
+            args.activation,
+            widths.join("-"),
+            args.steps,
+            args.seeds
+        ))
+    });
+    support::write_atomically(&out, svg.as_bytes())?;
+    println!("\nfigure: {}", out.display());
     Ok(())
 }

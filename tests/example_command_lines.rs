@@ -126,3 +126,86 @@ fn mnist_with_an_empty_test_set_is_an_error_not_a_panic() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("the test set (0 images)"), "{stderr}");
 }
+
+#[test]
+fn playground_refuses_bad_controls_and_names_each_figure_by_all_its_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value) in [
+        ("--train-percent", "95"),
+        ("--train-percent", "5"),
+        ("--regularization", "l3"),
+        ("--regularization-rate", "nan"),
+        ("--regularization-rate", "-1"),
+        ("--dataset", "planes"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let out = run("playground", &[&arg, "--epochs", "1"], dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    let common = [
+        "--dataset",
+        "plane",
+        "--hidden",
+        "2",
+        "--epochs",
+        "2",
+        "--regularization",
+        "l1",
+        "--regularization-rate",
+        "0.01",
+        "--train-percent",
+        "70",
+        "--out",
+        "figs",
+    ];
+    for lr in ["0.1", "0.2"] {
+        let mut args = common.to_vec();
+        args.extend(["--lr", lr]);
+        let out = run("playground", &args, dir.path());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("figs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "two settings, two figures: {names:?}");
+    for (name, lr) in names.iter().zip(["0.1", "0.2"]) {
+        for part in [
+            "plane",
+            "_h2_",
+            &format!("lr{lr}_"),
+            "l1-0.01",
+            "train70",
+            "seed1",
+        ] {
+            assert!(name.contains(part), "{name} lacks {part}");
+        }
+        let svg = std::fs::read_to_string(dir.path().join("figs").join(name)).unwrap();
+        // the settings in the title, axes, colour bar, legend, unit maps
+        for text in [
+            "plane · x1, x2 · tanh · hidden [2]",
+            "70 % training",
+            "L1 0.01",
+            ">\nx1\n<",
+            ">\nx2\n<",
+            ">\nepoch\n<",
+            "predicted value",
+            "training points",
+            "test points",
+            "what each hidden unit computes",
+        ] {
+            assert!(svg.contains(text), "{name} lacks '{text}'");
+        }
+        // points are vectors: one circle pair per point, not pixels
+        assert!(svg.matches("<circle").count() >= 2 * 500, "{name}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Helpers shared by the examples: atomic file writes and SVG figures.
 #![allow(dead_code)]
 
+pub mod plane_maps;
 pub mod plot;
 
 use std::path::Path;

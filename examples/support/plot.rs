@@ -1,12 +1,10 @@
-//! SVG figures with plotters: Playground-style decision maps, loss curves
-//! and fitted curves. Text stays SVG text (no fonts needed to draw it); heat
-//! maps are embedded as PNG images.
+//! SVG figures with plotters: loss curves, fitted curves and a title bar
+//! (the Playground's maps are in `plane_maps`). Text stays SVG text (no
+//! fonts needed to draw it); heat maps are embedded as PNG images.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters_svg::SVGBackend;
-
-use nn::playground::Run;
 
 /// Playground's colours: orange for class 0 (its −1), blue for class 1.
 pub const ORANGE: RGBColor = RGBColor(245, 147, 34);
@@ -14,6 +12,14 @@ pub const BLUE: RGBColor = RGBColor(8, 119, 189);
 
 pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 pub type PlotResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// One line of text across the top of `area`, which it returns without
+/// that line (a figure's settings).
+pub fn title_bar<'a>(area: &Area<'a>, text: &str) -> PlotResult<Area<'a>> {
+    let (top, rest) = area.split_vertically(30);
+    top.draw(&Text::new(text, (10, 8), ("sans-serif", 15)))?;
+    Ok(rest)
+}
 
 /// Draws into an SVG string of `size` pixels.
 pub fn svg(size: (u32, u32), draw: impl FnOnce(&Area) -> PlotResult) -> PlotResult<String> {
@@ -26,68 +32,6 @@ pub fn svg(size: (u32, u32), draw: impl FnOnce(&Area) -> PlotResult) -> PlotResu
     }
     // plotters-svg writes the non-standard `data:png`; browsers need the MIME type
     Ok(out.replace("href=\"data:png;base64,", "href=\"data:image/png;base64,"))
-}
-
-/// The colour of probability `p` of class 1: orange → white → blue, in
-/// eight bands a side (bands read like contour lines and keep the embedded
-/// PNG small).
-fn shade(p: f64) -> [u8; 3] {
-    let mix = |a: u8, t: f64| (255.0 + (a as f64 - 255.0) * t).round() as u8;
-    let (c, t) = if p < 0.5 {
-        (ORANGE, (0.5 - p) * 2.0)
-    } else {
-        (BLUE, (p - 0.5) * 2.0)
-    };
-    let t = ((t * 8.0).ceil() / 8.0).min(1.0);
-    // keep the background light so that the points stand out
-    let t = 0.6 * t;
-    [mix(c.0, t), mix(c.1, t), mix(c.2, t)]
-}
-
-/// The plane coloured by the net's probability of class 1, with the
-/// training points (white rim) and test points (black rim) on top.
-pub fn decision_map(area: &Area, run: &Run, title: &str, extent: f64) -> PlotResult {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 15))
-        .margin(6)
-        .x_label_area_size(22)
-        .y_label_area_size(28)
-        .build_cartesian_2d(-extent..extent, -extent..extent)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(5)
-        .y_labels(5)
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(("sans-serif", 10))
-        .draw()?;
-    let (w, h) = chart.plotting_area().dim_in_pixel();
-    // The map and the points are painted into one bitmap (embedded as a
-    // PNG): a few dozen kilobytes, where 500 SVG circles would be hundreds.
-    let margins = run.output_grid(extent, w as usize, h as usize)?;
-    let mut pixels: Vec<u8> = margins
-        .iter()
-        .flat_map(|&m| shade(1.0 / (1.0 + (-m).exp())))
-        .collect();
-    {
-        let canvas = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-        let mut points_chart =
-            ChartBuilder::on(&canvas).build_cartesian_2d(-extent..extent, -extent..extent)?;
-        for (points, rim) in [(&run.train, WHITE), (&run.test, BLACK)] {
-            points_chart.draw_series(points.xy.iter().zip(&points.labels).map(|(xy, &l)| {
-                let fill = if l == 1 { BLUE } else { ORANGE };
-                EmptyElement::at((xy[0], xy[1]))
-                    + Circle::new((0, 0), 3, fill.filled())
-                    + Circle::new((0, 0), 3, rim.stroke_width(1))
-            }))?;
-        }
-        canvas.present()?;
-    }
-    let image = BitMapElement::with_owned_buffer((-extent, extent), (w, h), pixels)
-        .ok_or("heat map buffer of the wrong size")?;
-    chart.draw_series(std::iter::once(image))?;
-    Ok(())
 }
 
 /// Curves over epochs, on a log scale when `log_y`.
@@ -124,6 +68,7 @@ pub fn curves(
                 .y_desc(y_desc)
                 .x_label_formatter(&|x| format!("{x:.0}"))
                 .label_style(("sans-serif", 10))
+                .axis_desc_style(("sans-serif", 13))
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()?;
             for (name, ys, color, dashed) in series {
@@ -195,12 +140,15 @@ pub fn fitted_curves(
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 15))
         .margin(6)
-        .x_label_area_size(26)
-        .y_label_area_size(36)
+        .x_label_area_size(34)
+        .y_label_area_size(40)
         .build_cartesian_2d(xs[0]..xs[xs.len() - 1], (lo - pad)..(hi + pad))?;
     chart
         .configure_mesh()
+        .x_desc("x")
+        .y_desc("f(x)")
         .label_style(("sans-serif", 10))
+        .axis_desc_style(("sans-serif", 13))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
     chart
@@ -223,6 +171,66 @@ pub fn fitted_curves(
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .label_font(("sans-serif", 10))
+        .draw()?;
+    Ok(())
+}
+
+/// A named curve of `(x, y)` points in one colour.
+pub type PointSeries = (String, Vec<(f64, f64)>, RGBColor);
+
+/// Curves of positive `(x, y)` points on log-log axes, each point marked.
+pub fn log_log_curves(
+    area: &Area,
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    series: &[PointSeries],
+) -> PlotResult {
+    let all = || series.iter().flat_map(|s| s.1.iter().copied());
+    let range = |f: fn((f64, f64)) -> f64| {
+        all()
+            .map(f)
+            .filter(|v| *v > 0.0)
+            .fold((f64::INFINITY, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    };
+    let (x_lo, x_hi) = range(|p| p.0);
+    let (y_lo, y_hi) = range(|p| p.1);
+    if !(x_lo.is_finite() && y_lo.is_finite()) {
+        return Err("nothing positive to draw on log axes".into());
+    }
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 15))
+        .margin(6)
+        .x_label_area_size(34)
+        .y_label_area_size(48)
+        .build_cartesian_2d(
+            (x_lo / 1.3..x_hi * 1.3).log_scale(),
+            (y_lo / 2.0..y_hi * 2.0).log_scale(),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| format!("{v}"))
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .label_style(("sans-serif", 10))
+        .axis_desc_style(("sans-serif", 13))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (name, points, color) in series {
+        let c = *color;
+        let positive: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.1 > 0.0).collect();
+        chart
+            .draw_series(LineSeries::new(positive.clone(), c.stroke_width(2)))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+        chart.draw_series(positive.into_iter().map(|p| Circle::new(p, 3, c.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
         .label_font(("sans-serif", 10))

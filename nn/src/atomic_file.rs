@@ -7,6 +7,10 @@
 //! the disk (`fsync`), renamed over the target (atomic on POSIX), and then
 //! the folder is flushed too, so that the rename itself survives a power
 //! loss. On any error the temporary file is removed.
+//!
+//! The new file gets the permissions the target had, or, for a new target,
+//! those of a file made by `File::create` (0o666 less the umask) — not the
+//! owner-only 0o600 of a temporary file.
 
 use std::io::Write;
 use std::path::Path;
@@ -43,9 +47,13 @@ pub fn write_atomically(path: impl AsRef<Path>, contents: &[u8]) -> Result<(), F
         .ok_or_else(|| FileError::new(path, "cannot write: the path does not name a file"))?;
     let fail = |what: &str, e: std::io::Error| FileError::new(path, format!("cannot {what}: {e}"));
     // a hidden, unique temporary beside the target: `.name.XXXXXX.tmp`
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", name.to_string_lossy()))
-        .suffix(".tmp")
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    if let Some(permissions) = permissions_for(path) {
+        builder.permissions(permissions);
+    }
+    let mut tmp = builder
         .tempfile_in(dir)
         .map_err(|e| fail("create a temporary file in its folder", e))?;
     tmp.write_all(contents)
@@ -57,6 +65,24 @@ pub fn write_atomically(path: impl AsRef<Path>, contents: &[u8]) -> Result<(), F
     tmp.persist(path)
         .map_err(|e| fail("rename the temporary file onto it", e.error))?;
     sync_dir(dir).map_err(|e| fail("flush its folder to disk", e))
+}
+
+/// The target's own permissions when it exists, else read-write for all
+/// less the umask (what `File::create` gives); `None` where the platform
+/// has no such modes.
+fn permissions_for(path: &Path) -> Option<std::fs::Permissions> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        return Some(meta.permissions());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(std::fs::Permissions::from_mode(0o666))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// Flushes a folder's entries (the rename) to disk. Folders cannot be

@@ -224,3 +224,22 @@ fn write_atomically_leaves_no_temporary_file_on_error() {
         .collect();
     assert_eq!(names, ["a-folder"], "the temporary file was removed");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_written_file_has_the_permissions_of_a_created_one_or_keeps_its_own() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // a new file: what File::create gives (0o666 less the umask), not 0o600
+    let created = dir.path().join("created-by-std");
+    std::fs::File::create(&created).unwrap();
+    let written = dir.path().join("figure.svg");
+    nn::write_atomically(&written, b"<svg/>").unwrap();
+    assert_eq!(mode(&written), mode(&created));
+    // an existing file keeps its mode across a rewrite
+    std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o640)).unwrap();
+    nn::write_atomically(&written, b"<svg></svg>").unwrap();
+    assert_eq!(mode(&written), 0o640);
+    assert_eq!(std::fs::read(&written).unwrap(), b"<svg></svg>");
+}
