@@ -75,9 +75,10 @@ struct Args {
     /// (the default is relative to the working directory: the project's root)
     #[arg(long, default_value = "data/mnist")]
     data: PathBuf,
-    /// Where to write the figure
-    #[arg(long, default_value = "mnist.svg")]
-    out: PathBuf,
+    /// Where to write the figure [default: a name made of the settings,
+    /// such as mnist_lenet_e3_b64_adam-lr0.002_all_seed1.svg]
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Save the trained weights to this safetensors file
     #[arg(long)]
     save: Option<PathBuf>,
@@ -292,15 +293,55 @@ fn train(args: &Args, job: &job::Job) -> Result<(), Box<dyn std::error::Error>> 
         nn::save(&net, path)?;
         println!("weights: {}", path.display());
     }
-    let svg = figure(&mnist.test, &predictions)?;
-    support::write_atomically(&args.out, svg.as_bytes())?;
-    println!("figure: {}", args.out.display());
+    let accuracy = 1.0 - wrong as f64 / predictions.len() as f64;
+    let settings = format!(
+        "MNIST · {:?} · {} epochs, batch {}, {:?} lr {} (cosine), {} training images{} · seed {} · test accuracy {:.2} %",
+        args.model,
+        args.epochs,
+        args.batch,
+        args.optimizer,
+        args.lr,
+        train.len(),
+        if job.size() > 1 {
+            format!(" on {} processes", job.size())
+        } else {
+            String::new()
+        },
+        args.seed,
+        100.0 * accuracy
+    );
+    let svg = figure(&settings, &mnist.test, &predictions)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "mnist_{:?}_e{}_b{}_{:?}-lr{}_{}_seed{}.svg",
+            args.model,
+            args.epochs,
+            args.batch,
+            args.optimizer,
+            args.lr,
+            if args.subset == 0 {
+                "all".to_string()
+            } else {
+                format!("n{}", args.subset)
+            },
+            args.seed
+        ))
+        .to_string_lossy()
+        .to_lowercase()
+        .into()
+    });
+    support::write_atomically(&out, svg.as_bytes())?;
+    println!("figure: {}", out.display());
     Ok(())
 }
 
-/// 48 test digits (the first 36, then the next 12 mistakes) with their
-/// predicted labels, beside the confusion matrix.
-fn figure(test: &Labelled, predictions: &[usize]) -> Result<String, Box<dyn std::error::Error>> {
+/// The run's `settings` over 48 test digits (the first 36, then the next
+/// 12 mistakes) with their predicted labels, beside the confusion matrix.
+fn figure(
+    settings: &str,
+    test: &Labelled,
+    predictions: &[usize],
+) -> Result<String, Box<dyn std::error::Error>> {
     // fewer than 36 test images: show them all
     let first = test.len().min(36);
     let mistakes: Vec<usize> = (first..test.len())
@@ -312,8 +353,9 @@ fn figure(test: &Labelled, predictions: &[usize]) -> Result<String, Box<dyn std:
     for (p, &l) in predictions.iter().zip(&test.labels) {
         confusion[l][*p] += 1;
     }
-    plot::svg((1100, 560), |root| {
-        let (left, right) = root.split_horizontally(560);
+    plot::svg((1100, 590), |root| {
+        let body = plot::title_bar(root, settings)?;
+        let (left, right) = body.split_horizontally(560);
         left.titled(
             "test digits: predicted (true) — mistakes in red",
             ("sans-serif", 16),

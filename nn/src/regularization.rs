@@ -80,18 +80,42 @@ impl Regularization {
         }
         let mut total: Option<Var<'t, T>> = None;
         for w in weights {
-            let w = s.param(w);
-            let term = match self {
-                Regularization::L1 => w.abs()?.sum()?,
-                Regularization::L2 => w.square()?.sum()?.mul_scalar(T::of_f64(0.5))?,
-                Regularization::None => unreachable!("returned above"),
-            };
+            let term = self.of(s.param(w), rate)?;
             total = Some(match total {
                 Some(t) => t.add(term)?,
                 None => term,
             });
         }
-        total.map(|t| t.mul_scalar(T::of_f64(rate))).transpose()
+        Ok(total)
+    }
+
+    /// The penalty of one tensor `w` at `rate`, as a scalar on `w`'s tape:
+    /// λΣ|w| (L1), λ·½Σw² (L2) or 0 (none).
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// use nn::Regularization;
+    /// let tape = Tape::new();
+    /// let w = tape.var(Tensor::from_vec(vec![-2.0f64, 0.5], &[2])?);
+    /// let l1 = Regularization::L1.of(w, 0.1)?;
+    /// assert!((l1.value().item()? - 0.25).abs() < 1e-15);
+    /// assert_eq!(l1.backward()?.wrt(w)?.data(), &[-0.1, 0.1]); // λ sign(w)
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) when `rate`
+    /// is negative or not finite.
+    #[track_caller]
+    pub fn of<'t, T: Float>(self, w: Var<'t, T>, rate: f64) -> Result<Var<'t, T>> {
+        let at = std::panic::Location::caller();
+        check_rate(rate).map_err(|e| e.at(at))?;
+        let sum = match self {
+            Regularization::None => return Ok(w.tape().scalar(T::of_f64(0.0))),
+            Regularization::L1 => w.abs()?.sum()?,
+            Regularization::L2 => w.square()?.sum()?.mul_scalar(T::of_f64(0.5))?,
+        };
+        sum.mul_scalar(T::of_f64(rate))
     }
 }
 

@@ -82,6 +82,23 @@ fn nothing_is_added_without_a_penalty_and_a_bad_rate_is_an_error() {
     assert!("l3".parse::<Regularization>().is_err());
 }
 
+#[test]
+fn each_penalty_passes_gradcheck() {
+    use autodiff::{gradcheck, GradcheckOptions};
+    // entries away from 0, where |w| has its kink
+    let w = Tensor::from_vec(vec![0.7, -1.3, 0.25, -0.4, 2.0, -0.05], &[2, 3]).unwrap();
+    for kind in [Regularization::L1, Regularization::L2] {
+        // an error (ErrorKind::GradCheck) if any element is out of tolerance
+        let report = gradcheck(
+            |_, v| kind.of(v[0], 0.3),
+            std::slice::from_ref(&w),
+            &GradcheckOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(report.elements, 6);
+    }
+}
+
 /// Cross-entropy of a batch plus the penalty, as a number, with the first
 /// layer's weight replaced by `w0`.
 fn penalised_loss(mlp: &Mlp<f64>, kind: Regularization, rate: f64, w0: &Tensor<f64>) -> f64 {
