@@ -264,10 +264,15 @@ fn bad_shapes_are_errors_naming_the_operation() {
     );
     let w3 = tape.var(Tensor::<f64>::zeros(&[4, 3, 3, 3]));
     assert!(conv2d(x, w3, None, 0, 0).is_err());
-    let e = conv2d(x, w3, Some(tape.var(Tensor::zeros(&[3]))), 1, 0).unwrap_err();
+    let bad_bias = tape.var(Tensor::zeros(&[3]));
+    let recorded = tape.len();
+    let e = conv2d(x, w3, Some(bad_bias), 1, 0).unwrap_err();
     assert!(e
         .to_string()
         .contains("bias of shape [3] for 4 output channels"));
+    // refused before the convolution was computed or recorded, at this line
+    assert_eq!(tape.len(), recorded, "nothing was recorded");
+    assert!(e.to_string().contains(file!()), "{e}");
     let e = conv2d(tape.var(Tensor::<f64>::zeros(&[3, 8, 8])), w3, None, 1, 0).unwrap_err();
     assert!(e.to_string().contains("expected input [n, c, h, w]"));
     let e = max_pool2d(tape.var(Tensor::<f64>::zeros(&[1, 1, 1, 5])), 2, 2).unwrap_err();

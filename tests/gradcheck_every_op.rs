@@ -107,7 +107,10 @@ fn table() -> Vec<Row> {
         row!("add_scalar", [rand(&[3], 10)], |_, v| v[0].add_scalar(0.7)),
         row!("mul_scalar", [rand(&[3], 11)], |_, v| v[0].mul_scalar(-1.5)),
         row!("div_scalar", [rand(&[3], 12)], |_, v| v[0].div_scalar(4.0)),
-        row!("scalar_sub", [rand(&[3], 13)], |_, v| v[0].scalar_sub(2.0)),
+        row!("rsub_scalar", [rand(&[3], 13)], |_, v| v[0]
+            .rsub_scalar(2.0)),
+        row!("rdiv_scalar", [away_from_zero(&[3], 14)], |_, v| v[0]
+            .rdiv_scalar(2.0)),
         // element-wise functions
         row!("exp", [rand(&[2, 2], 14)], |_, v| v[0].exp()),
         row!("ln", [positive(&[2, 2], 15)], |_, v| v[0].ln()),

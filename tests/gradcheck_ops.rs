@@ -79,7 +79,7 @@ fn scalar_arithmetic_and_negation() {
     check("neg", |_, v| v[0].neg(), &[x.clone()]);
     check("add_scalar", |_, v| v[0].add_scalar(0.7), &[x.clone()]);
     check("sub_scalar", |_, v| v[0].sub_scalar(0.7), &[x.clone()]);
-    check("scalar_sub", |_, v| v[0].scalar_sub(0.7), &[x.clone()]);
+    check("rsub_scalar", |_, v| v[0].rsub_scalar(0.7), &[x.clone()]);
     check("mul_scalar", |_, v| v[0].mul_scalar(-1.5), &[x.clone()]);
     check("div_scalar", |_, v| v[0].div_scalar(3.0), &[x.clone()]);
     check(

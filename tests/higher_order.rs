@@ -265,3 +265,21 @@ fn recording_is_off_by_default_and_costs_no_tape_growth() {
     let g = y.backward_graph().unwrap().wrt(x).unwrap();
     assert!(tape.len() > before && g.requires_grad());
 }
+
+#[test]
+fn numbers_on_the_left_have_their_closed_form_first_and_second_derivatives() {
+    // f(x) = Σ (10/x + 2x − (1 − x)) with the numbers on the left:
+    // f′ = −10/x² + 3, f″ = 20/x³
+    let x = Tensor::from_vec(vec![0.5, 2.0, -4.0], &[3]).unwrap();
+    let f = autodiff::function(|x: autodiff::Var<'_, f64>| (10.0 / x + 2.0 * x - (1.0 - x)).sum());
+    let g = autodiff::jacobian(&f, &x).unwrap();
+    let h = autodiff::hessian(&f, &x).unwrap();
+    for (i, &v) in x.data().iter().enumerate() {
+        assert!((g.data()[i] - (-10.0 / (v * v) + 3.0)).abs() < 1e-12);
+        assert!((h.data()[i * 3 + i] - 20.0 / (v * v * v)).abs() < 1e-9);
+    }
+    // and in f32
+    let tape = autodiff::Tape::<f32>::new();
+    let y = tape.var(Tensor::from_vec(vec![4.0f32], &[1]).unwrap());
+    assert_eq!((2.0f32 / y + 1.0f32).value().data(), &[1.5]);
+}

@@ -31,8 +31,11 @@ fn cases() -> Vec<Case> {
             v[0].mul_scalar(1.5)?
                 .add_scalar(0.25)?
                 .div_scalar(3.0)?
-                .scalar_sub(2.0)?
+                .rsub_scalar(2.0)?
                 .neg()
+        }),
+        ("rdiv_scalar", vec![vec![5]], |v| {
+            v[0].square()?.add_scalar(0.5)?.rdiv_scalar(3.0)
         }),
         ("relu", vec![vec![4, 5]], |v| v[0].relu()),
         ("sigmoid", vec![vec![4, 5]], |v| v[0].sigmoid()),

@@ -2,6 +2,41 @@
 //! by forward mode, Jacobian-vector products, Hessians and Hessian-vector
 //! products.
 //!
+//! # Passing a function
+//!
+//! Each takes `f: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>`: a function
+//! that works on a tape of any lifetime. Three ways to write one:
+//!
+//! - a closure written in the call: `hessian(|x| x.square()?.sum(), &w)`;
+//! - a `fn` item: `fn loss<'t>(x: Var<'t, f64>) -> Result<Var<'t, f64>>`;
+//! - a closure kept in a variable, to use it twice (say for `f(w)` and
+//!   its Hessian): wrap it in [`function`]. Without it rustc fixes the
+//!   closure's lifetimes at its first use and then rejects it ("lifetime
+//!   may not live long enough"); `function` states the bound where the
+//!   closure is written. Pass it by reference to keep it: `hessian(&f, &w)`.
+//!
+//! A closure may capture tensors (by reference or by `move`) and put them
+//! on the tape it is given with `x.tape().constant(…)`.
+//!
+//! ```
+//! use autodiff::{function, hessian, jacobian, Result, Tape, Tensor, Var};
+//! // a fn item
+//! fn cube<'t>(x: Var<'t, f64>) -> Result<Var<'t, f64>> {
+//!     x.powi(3)?.sum()
+//! }
+//! let w = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
+//! assert_eq!(hessian(cube, &w)?.data(), &[6.0, 0.0, 0.0, 12.0]);
+//!
+//! // a stored closure capturing a tensor, used three times
+//! let a = Tensor::from_vec(vec![3.0, -1.0], &[2])?;
+//! let f = function(|x: Var<'_, f64>| x.mul(x.tape().constant(a.clone()))?.square()?.sum());
+//! let tape = Tape::new();
+//! assert_eq!(f(tape.var(w.clone()))?.value().item()?, 9.0 + 4.0); // f(w) = Σ (a·w)²
+//! assert_eq!(jacobian(&f, &w)?.data(), &[18.0, 4.0]);              // 2a²w
+//! assert_eq!(hessian(&f, &w)?.data(), &[18.0, 0.0, 0.0, 2.0]);     // diag(2a²)
+//! # Ok::<(), autodiff::Error>(())
+//! ```
+//!
 //! Forward mode uses the double-VJP trick: the recorded VJP `u ↦ Jᵀu` is
 //! linear in `u`, so its own VJP with seed `v` is `(Jᵀ)ᵀv = Jv`. Second
 //! derivatives differentiate a recorded gradient again (reverse over
@@ -13,6 +48,28 @@ use crate::kernels::layout;
 use crate::shape::{numel, Shape};
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
+
+/// Returns `f` unchanged, with the bound that lets it be stored in a
+/// variable and passed to [`jacobian`], [`hessian`], [`jvp`], [`hvp`] and
+/// [`jacobian_fwd`] (see the [module documentation](self) for why a plain
+/// stored closure is rejected).
+///
+/// ```
+/// use autodiff::{function, hvp, Tensor, Var};
+/// let f = function(|x: Var<'_, f64>| x.square()?.sum()); // f = Σx², H = 2I
+/// let x = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
+/// let v = Tensor::from_vec(vec![1.0, -1.0], &[2])?;
+/// assert_eq!(hvp(&f, &x, &v)?.data(), &[2.0, -2.0]);
+/// assert_eq!(hvp(&f, &x, &x)?.data(), &[2.0, 4.0]); // reused
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+pub fn function<T, F>(f: F) -> F
+where
+    T: Float,
+    F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>,
+{
+    f
+}
 
 /// The Jacobian of `f` at `x`, of shape `f(x).shape ++ x.shape`, by one
 /// reverse sweep per output element (JAX's `jacrev`).

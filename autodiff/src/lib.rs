@@ -59,7 +59,7 @@ mod tape;
 mod tensor;
 
 pub use check::{gradcheck, GradcheckOptions, GradcheckReport, GradcheckWorst};
-pub use derivatives::{hessian, hvp, jacobian, jacobian_fwd, jvp};
+pub use derivatives::{function, hessian, hvp, jacobian, jacobian_fwd, jvp};
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use float::Float;
 pub use grads::Grads;

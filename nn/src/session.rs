@@ -91,6 +91,69 @@ impl<'t, T: Float> Session<'t, T> {
         self.tape.constant(x)
     }
 
+    /// Input data as a tracked leaf, for when its gradient is wanted
+    /// (saliency maps, adversarial examples, the note's δ at the input):
+    /// pass it to [`grads_and_input_grads`](Self::grads_and_input_grads).
+    /// Works in an evaluation session too, where only inputs are tracked.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// use nn::{Linear, Module, Session};
+    /// // one linear layer y = xWᵀ: ∂(Σy)/∂x = Σ_rows W, whatever x is
+    /// let w = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+    /// let layer = Linear::from_tensors(w, None)?;
+    /// let tape = Tape::new();
+    /// let s = Session::eval(&tape);
+    /// let x = s.input_with_grad(Tensor::from_vec(vec![0.3, -1.0, 2.0], &[1, 3])?);
+    /// let loss = layer.forward(&s, x)?.sum()?;
+    /// let (params, inputs) = s.grads_and_input_grads(loss, &[x])?;
+    /// assert!(params.is_empty()); // evaluation: parameters are constants
+    /// assert_eq!(inputs[0].data(), &[5.0, 7.0, 9.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn input_with_grad(&self, x: Tensor<T>) -> Var<'t, T> {
+        self.tape.var(x)
+    }
+
+    /// Runs backward from the one-element `loss` and returns the gradient
+    /// of every tracked parameter bound in this session, and of each of
+    /// `inputs` (made by [`input_with_grad`](Self::input_with_grad); any
+    /// tracked value of this tape will do), in their order.
+    ///
+    /// # Errors
+    /// The errors of [`Var::backward`] (a loss with more than one element);
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) naming the
+    /// position of an input that is not tracked (made by [`input`](Self::input)).
+    #[track_caller]
+    pub fn grads_and_input_grads(
+        &self,
+        loss: Var<'t, T>,
+        inputs: &[Var<'t, T>],
+    ) -> Result<(ParamGrads<T>, Vec<Tensor<T>>)> {
+        let at = std::panic::Location::caller();
+        if let Some(k) = inputs.iter().position(|x| !x.requires_grad()) {
+            return Err(autodiff::Error::argument(
+                "Session::grads_and_input_grads",
+                format!(
+                    "input {k} is not tracked: make it with Session::input_with_grad, not Session::input"
+                ),
+            )
+            .at(at));
+        }
+        let grads = loss.backward().map_err(|e| e.at(at))?;
+        let mut out = IdMap::default();
+        for (&id, &var) in self.bound.borrow().iter() {
+            if var.requires_grad() {
+                out.insert(id, grads.wrt(var)?);
+            }
+        }
+        let inputs = inputs
+            .iter()
+            .map(|&x| grads.wrt(x))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((ParamGrads { grads: out }, inputs))
+    }
+
     /// Runs backward from the one-element `loss` and returns the gradient
     /// of every parameter bound in this session.
     ///
@@ -98,14 +161,7 @@ impl<'t, T: Float> Session<'t, T> {
     /// The errors of [`Var::backward`] (a loss with more than one element).
     #[track_caller]
     pub fn grads(&self, loss: Var<'t, T>) -> Result<ParamGrads<T>> {
-        let grads = loss.backward()?;
-        let mut out = IdMap::default();
-        for (&id, &var) in self.bound.borrow().iter() {
-            if var.requires_grad() {
-                out.insert(id, grads.wrt(var)?);
-            }
-        }
-        Ok(ParamGrads { grads: out })
+        Ok(self.grads_and_input_grads(loss, &[])?.0)
     }
 }
 

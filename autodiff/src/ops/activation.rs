@@ -63,9 +63,9 @@ impl<T: Float> Op<T> for Activation {
                 g.mul(g.tape().constant(mask))?
             }
             // ḡ ⊙ σ(1 − σ), with σ the recorded output (differentiable again)
-            Activation::Sigmoid => g.mul(y.mul(y.scalar_sub(T::one())?)?)?,
+            Activation::Sigmoid => g.mul(y.mul(y.rsub_scalar(T::one())?)?)?,
             // ḡ ⊙ (1 − tanh²)
-            Activation::Tanh => g.mul(y.square()?.scalar_sub(T::one())?)?,
+            Activation::Tanh => g.mul(y.square()?.rsub_scalar(T::one())?)?,
         };
         Ok(smallvec![Some(gz)])
     }

@@ -136,6 +136,8 @@ enum WithScalar<T> {
     Div(T),
     /// `c − x`; ∂/∂x = −1.
     SubFrom(T),
+    /// `c / x`; ∂/∂x = −c/x² = −y/x.
+    DivInto(T),
     /// `−x`; ∂/∂x = −1.
     Neg,
 }
@@ -146,7 +148,8 @@ impl<T: Float> Op<T> for WithScalar<T> {
             WithScalar::Add(_) => "add_scalar",
             WithScalar::Mul(_) => "mul_scalar",
             WithScalar::Div(_) => "div_scalar",
-            WithScalar::SubFrom(_) => "scalar_sub",
+            WithScalar::SubFrom(_) => "rsub_scalar",
+            WithScalar::DivInto(_) => "rdiv_scalar",
             WithScalar::Neg => "neg",
         }
     }
@@ -157,23 +160,26 @@ impl<T: Float> Op<T> for WithScalar<T> {
             WithScalar::Mul(c) => elementwise::map(x[0], move |v| v * c),
             WithScalar::Div(c) => elementwise::map(x[0], move |v| v / c),
             WithScalar::SubFrom(c) => elementwise::map(x[0], move |v| c - v),
+            WithScalar::DivInto(c) => elementwise::map(x[0], move |v| c / v),
             WithScalar::Neg => elementwise::map(x[0], |v| -v),
         })
     }
 
-    fn backward<'t>(&self, _: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+    fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
         let gx = match *self {
             WithScalar::Add(_) => g,
             WithScalar::Mul(c) => g.mul_scalar(c)?,
             WithScalar::Div(c) => g.div_scalar(c)?,
             WithScalar::SubFrom(_) | WithScalar::Neg => g.neg()?,
+            // −ḡ·y/x, recorded through y = c/x so that it differentiates again
+            WithScalar::DivInto(_) => g.mul(ctx.output())?.div(ctx.input(0))?.neg()?,
         };
         Ok(smallvec![Some(gx)])
     }
 
     fn backward_values(
         &self,
-        _: &ValuesCtx<'_, T>,
+        ctx: &ValuesCtx<'_, T>,
         g: &Tensor<T>,
     ) -> Option<Result<ValueGrads<T>>> {
         let gx = match *self {
@@ -181,6 +187,17 @@ impl<T: Float> Op<T> for WithScalar<T> {
             WithScalar::Mul(c) => elementwise::map(g, move |v| v * c),
             WithScalar::Div(c) => elementwise::map(g, move |v| v / c),
             WithScalar::SubFrom(_) | WithScalar::Neg => elementwise::map(g, |v| -v),
+            WithScalar::DivInto(_) => {
+                let (x, y) = (ctx.input(0), ctx.output());
+                let data = g
+                    .data()
+                    .iter()
+                    .zip(y.data())
+                    .zip(x.data())
+                    .map(|((&g, &y), &x)| -(g * y / x))
+                    .collect();
+                return Some(Tensor::from_vec(data, g.shape()).map(|t| smallvec![Some(t)]));
+            }
         };
         Some(Ok(smallvec![Some(gx)]))
     }
@@ -338,20 +355,50 @@ impl<'t, T: Float> Var<'t, T> {
         self.with_scalar(WithScalar::Add(-c), Location::caller())
     }
 
-    /// `c − self`. ∂/∂self = −1.
+    /// `c − self` (the reversed `sub_scalar`; PyTorch's `rsub`; `c - x`
+    /// with the operator). ∂/∂self = −1.
     ///
     /// ```
     /// use autodiff::{Tape, Tensor};
     /// let tape = Tape::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, -2.0], &[2])?);
-    /// let y = x.scalar_sub(1.0)?;
+    /// let y = x.rsub_scalar(1.0)?;
     /// assert_eq!(y.value().data(), &[0.0, 3.0]);
     /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[-1.0, -1.0]);
+    /// assert_eq!((1.0 - x).value().data(), y.value().data());
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     #[track_caller]
+    pub fn rsub_scalar(self, c: T) -> Result<Self> {
+        self.with_scalar(WithScalar::SubFrom(c), Location::caller())
+    }
+
+    /// The old name of [`rsub_scalar`](Self::rsub_scalar) (`c − self`).
+    #[deprecated(
+        since = "0.2.0",
+        note = "renamed `rsub_scalar` (c − x), beside `sub_scalar` (x − c)"
+    )]
+    #[track_caller]
     pub fn scalar_sub(self, c: T) -> Result<Self> {
         self.with_scalar(WithScalar::SubFrom(c), Location::caller())
+    }
+
+    /// `c / self` (the reversed `div_scalar`; `c / x` with the operator).
+    /// ∂/∂self = −c/self².
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![2.0, -4.0], &[2])?);
+    /// let y = x.rdiv_scalar(8.0)?;
+    /// assert_eq!(y.value().data(), &[4.0, -2.0]);
+    /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[-2.0, -0.5]); // −8/x²
+    /// assert_eq!((8.0 / x).value().data(), y.value().data());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn rdiv_scalar(self, c: T) -> Result<Self> {
+        self.with_scalar(WithScalar::DivInto(c), Location::caller())
     }
 
     /// `self · c`. ∂/∂self = c.
@@ -430,6 +477,28 @@ scalar_sugar!(Add, add, add_scalar);
 scalar_sugar!(Sub, sub, sub_scalar);
 scalar_sugar!(Mul, mul, mul_scalar);
 scalar_sugar!(Div, div, div_scalar);
+
+// The number on the left: `2.0 * x`, `1.0 - x`, `10.0 / x`. Rust's
+// coherence rules need one impl per concrete float type.
+macro_rules! scalar_left_sugar {
+    ($float:ty: $($trait:ident, $method:ident, $var_method:ident;)*) => {$(
+        impl<'t> ops::$trait<Var<'t, $float>> for $float {
+            type Output = Var<'t, $float>;
+
+            /// Operator sugar with the number on the left (never fails).
+            #[track_caller]
+            fn $method(self, x: Var<'t, $float>) -> Var<'t, $float> {
+                match x.$var_method(self) {
+                    Ok(v) => v,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+    )*};
+}
+
+scalar_left_sugar!(f32: Add, add, add_scalar; Sub, sub, rsub_scalar; Mul, mul, mul_scalar; Div, div, rdiv_scalar;);
+scalar_left_sugar!(f64: Add, add, add_scalar; Sub, sub, rsub_scalar; Mul, mul, mul_scalar; Div, div, rdiv_scalar;);
 
 impl<'t, T: Float> ops::Neg for Var<'t, T> {
     type Output = Var<'t, T>;
