@@ -4,16 +4,17 @@ use autodiff::{Error, Float, Result, Tensor, Var};
 
 use crate::init::Init;
 use crate::module::{visit_weight_bias, Module};
-use crate::ops::conv2d;
+use crate::ops::{conv2d_with, ConvOptions};
 use crate::param::Param;
 use crate::session::Session;
 
-/// A 2-D convolution layer: `y = conv2d(x, W) + b`.
+/// A 2-D convolution layer: `y = conv2d(x, W) + b` (PyTorch's `Conv2d`,
+/// with its stride, padding, dilation and groups in [`ConvOptions`]).
 ///
 /// # Shapes
 /// - input `[n, in_channels, h, w]`
-/// - weight `[out_channels, in_channels, kh, kw]`, bias `[out_channels]`
-/// - output `[n, out_channels, (h + 2p − kh)/s + 1, (w + 2p − kw)/s + 1]`
+/// - weight `[out_channels, in_channels/groups, kh, kw]`, bias `[out_channels]`
+/// - output `[n, out_channels, (h + 2p − d(kh − 1) − 1)/s + 1, …]`
 ///
 /// ```
 /// use autodiff::{Tape, Tensor};
@@ -32,16 +33,16 @@ pub struct Conv2d<T: Float> {
     pub weight: Param<T>,
     /// `[out]`, if the layer has one.
     pub bias: Option<Param<T>>,
-    /// The stride, both directions.
-    pub stride: usize,
-    /// Zero padding on every side.
-    pub padding: usize,
+    /// Stride, padding, dilation and groups.
+    pub options: ConvOptions,
 }
 
 impl<T: Float> Conv2d<T> {
     /// A layer `in_channels → out_channels` with a `kernel = (kh, kw)`
-    /// kernel and a bias, initialised by `init` with `fan_in = in·kh·kw`
-    /// and `fan_out = out·kh·kw`, from `seed` (the bias from `seed + 1`).
+    /// kernel, a square stride and padding, and a bias, initialised by
+    /// `init` with `fan_in = in·kh·kw` and `fan_out = out·kh·kw`, from
+    /// `seed` (the bias from `seed + 1`). [`with_options`](Self::with_options)
+    /// takes dilation, groups and separate heights and widths.
     ///
     /// # Errors
     /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a zero
@@ -56,24 +57,75 @@ impl<T: Float> Conv2d<T> {
         init: Init,
         seed: u64,
     ) -> Result<Self> {
+        Self::with_options(
+            in_channels,
+            out_channels,
+            kernel,
+            ConvOptions::default().stride(stride).padding(padding),
+            init,
+            seed,
+        )
+    }
+
+    /// A layer with PyTorch's settings: `options` holds the stride,
+    /// padding, dilation and groups. The weight is
+    /// `[out, in/groups, kh, kw]`, initialised by `init` with PyTorch's fans
+    /// `fan_in = (in/groups)·kh·kw`, `fan_out = out·kh·kw`.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// use nn::ops::ConvOptions;
+    /// use nn::{Conv2d, Init, Module, Session};
+    /// // depthwise 3×3 over 8 channels, stride (2, 1), padding 1
+    /// let options = ConvOptions::default().stride((2, 1)).padding(1).groups(8);
+    /// let conv = Conv2d::<f32>::with_options(8, 8, (3, 3), options, Init::PyTorch, 0)?;
+    /// assert_eq!(conv.weight.value().shape(), &[8, 1, 3, 3]);
+    /// let tape = Tape::new();
+    /// let s = Session::eval(&tape);
+    /// let y = conv.forward(&s, s.input(Tensor::zeros(&[1, 8, 10, 10])))?;
+    /// assert_eq!(y.shape().as_slice(), &[1, 8, 5, 10]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a zero
+    /// channel count, kernel extent, stride, dilation or group count, or
+    /// channels that the groups do not divide.
+    #[track_caller]
+    pub fn with_options(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: (usize, usize),
+        options: ConvOptions,
+        init: Init,
+        seed: u64,
+    ) -> Result<Self> {
         let (kh, kw) = kernel;
-        if in_channels == 0 || out_channels == 0 || kh == 0 || kw == 0 || stride == 0 {
+        let groups = options.groups;
+        let positive = [in_channels, out_channels, kh, kw, groups]
+            .into_iter()
+            .chain(options.stride)
+            .chain(options.dilation)
+            .all(|v| v > 0);
+        if !positive || in_channels % groups != 0 || out_channels % groups != 0 {
             return Err(Error::argument(
                 "Conv2d::new",
                 format!(
-                    "channels {in_channels} → {out_channels}, kernel {kh}×{kw}, stride {stride}: all must be at least 1"
+                    "channels {in_channels} → {out_channels}, kernel {kh}×{kw}, stride {:?}, dilation {:?}, groups {groups}: \
+                     all must be at least 1 and the groups must divide both channel counts",
+                    options.stride, options.dilation
                 ),
             )
-.at_caller());
+            .at_caller());
         }
-        let (fan_in, fan_out) = (in_channels * kh * kw, out_channels * kh * kw);
-        let weight = init.weight(&[out_channels, in_channels, kh, kw], fan_in, fan_out, seed);
+        let per_group = in_channels / groups;
+        let (fan_in, fan_out) = (per_group * kh * kw, out_channels * kh * kw);
+        let weight = init.weight(&[out_channels, per_group, kh, kw], fan_in, fan_out, seed);
         let bias = init.bias(&[out_channels], fan_in, seed.wrapping_add(1));
         Ok(Conv2d {
             weight: Param::new(weight),
             bias: Some(Param::new(bias)),
-            stride,
-            padding,
+            options,
         })
     }
 
@@ -111,8 +163,7 @@ impl<T: Float> Conv2d<T> {
         Ok(Conv2d {
             weight: Param::new(weight),
             bias: bias.map(Param::new),
-            stride,
-            padding,
+            options: ConvOptions::default().stride(stride).padding(padding),
         })
     }
 }
@@ -120,7 +171,7 @@ impl<T: Float> Conv2d<T> {
 impl<T: Float> Module<T> for Conv2d<T> {
     fn forward<'t>(&self, s: &Session<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
         let bias = self.bias.as_ref().map(|b| s.param(b));
-        conv2d(x, s.param(&self.weight), bias, self.stride, self.padding)
+        conv2d_with(x, s.param(&self.weight), bias, self.options)
     }
 
     fn visit_params(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {

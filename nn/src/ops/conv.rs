@@ -2,13 +2,15 @@
 //! GEMM, with its two adjoints as operations of their own.
 //!
 //! For `y = conv(x, W)` — `y[n, o, oy, ox] = Σ_{c,i,j} W[o, c, i, j] ·
-//! x[n, c, oy·s + i − p, ox·s + j − p]` — and an upstream gradient `ḡ`:
+//! x[n, g·C + c, oy·s + i·d − p, ox·s + j·d − p]` with `g` the group of
+//! output channel `o` and `C = channels/groups` — and an upstream gradient
+//! `ḡ`:
 //!
 //! - `∂L/∂x = convᵀ_x(ḡ, W)`: col2im(Wᵀ·Ḡ) ([`InputGrad`]);
 //! - `∂L/∂W = convᵀ_W(x, ḡ)`: `Ḡ · im2col(x)ᵀ` ([`WeightGrad`]),
 //!
 //! with `Ḡ` the gradient laid out `[o, n·positions]` and im2col taken over
-//! the whole batch, so that each is one GEMM.
+//! the whole batch, so that each is one GEMM per group.
 //!
 //! All three are bilinear, and `⟨ḡ, conv(x, W)⟩ = ⟨convᵀ_x(ḡ, W), x⟩ =
 //! ⟨convᵀ_W(x, ḡ), W⟩`, so each one's backward rule is made of the other
@@ -18,7 +20,7 @@ use autodiff::kernels::gemm;
 use autodiff::smallvec::smallvec;
 use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, ValueGrads, ValuesCtx, Var};
 
-use super::geometry::ConvGeometry;
+use super::geometry::{ConvGeometry, ConvOptions};
 
 /// A temporary buffer of `len` elements, as a tensor so that its storage is
 /// reused from step to step (see `autodiff::tensor_pool`).
@@ -30,7 +32,7 @@ fn scratch<T: Float>(len: usize) -> Tensor<T> {
 fn im2col<T: Float>(g: &ConvGeometry, x: &Tensor<T>) -> Tensor<T> {
     // with padding, the entries that read it are never written: zeros
     let len = g.patch() * g.n * g.positions();
-    let mut cols = if g.padding == 0 {
+    let mut cols = if g.options.padding == [0, 0] {
         Tensor::for_overwrite(&[len])
     } else {
         Tensor::zeros(&[len])
@@ -46,8 +48,7 @@ const INPUT_GRAD_CHUNK: usize = 8;
 /// forward pass for the weight gradient (memory for speed, as cuDNN's
 /// im2col algorithms do).
 struct Conv2d<T: Float> {
-    stride: usize,
-    padding: usize,
+    options: ConvOptions,
     geometry: Option<ConvGeometry>,
     cols: Option<Tensor<T>>,
 }
@@ -71,24 +72,25 @@ impl<T: Float> Op<T> for Conv2d<T> {
 
     fn forward(&mut self, inputs: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let (x, w) = (inputs[0], inputs[1]);
-        let g = ConvGeometry::new(x.shape(), w.shape(), self.stride, self.padding)?;
+        let g = ConvGeometry::with_options(x.shape(), w.shape(), &self.options)?;
         self.geometry = Some(g);
-        // Y [o, n·positions] = W [o, patch] · cols [patch, n·positions];
+        // per group: Y [o/g, n·positions] = W [o/g, patch/g] · cols [patch/g, n·positions];
         // the large temporaries are tensors, so that their buffers are
         // reused from step to step (autodiff::tensor_pool)
         let width = g.n * g.positions();
+        let (og, pg) = (g.group_outputs(), g.group_patch());
         let cols = im2col(&g, x);
         let mut y = scratch(g.o * width);
         gemm::batched_into(
-            1,
-            g.o,
-            g.patch(),
+            g.groups(),
+            og,
+            pg,
             width,
             w.data(),
-            0,
+            og * pg,
             false,
             cols.data(),
-            0,
+            pg * width,
             false,
             y.data_mut(),
         );
@@ -166,8 +168,10 @@ impl<T: Float> Op<T> for InputGrad {
                 n: INPUT_GRAD_CHUNK.min(geo.n - n0),
                 ..geo
             };
-            // cols [patch, k·positions] = Wᵀ [patch, o] · Ḡ [o, k·positions], then col2im
+            // per group: cols [patch/g, k·positions] = Wᵀ [patch/g, o/g] ·
+            // Ḡ [o/g, k·positions], then col2im
             let width = part.n * part.positions();
+            let (og, pg) = (part.group_outputs(), part.group_patch());
             let mut gm = scratch(part.o * width);
             part.to_channel_major_into(
                 &g.data()[n0 * sample_out..(n0 + part.n) * sample_out],
@@ -175,15 +179,15 @@ impl<T: Float> Op<T> for InputGrad {
             );
             let mut cols = scratch(part.patch() * width);
             gemm::batched_into(
-                1,
-                part.patch(),
-                part.o,
+                part.groups(),
+                pg,
+                og,
                 width,
                 w.data(),
-                0,
+                og * pg,
                 true,
                 gm.data(),
-                0,
+                og * width,
                 false,
                 cols.data_mut(),
             );
@@ -201,7 +205,7 @@ impl<T: Float> Op<T> for InputGrad {
         let geo = self.geometry;
         let tape = h.tape();
         let dg = if ctx.needs_grad(0) {
-            Some(conv2d(h, w, None, geo.stride, geo.padding)?)
+            Some(conv2d_with(h, w, None, geo.options)?)
         } else {
             None
         };
@@ -228,25 +232,26 @@ impl<T: Float> Op<T> for WeightGrad<T> {
     fn forward(&mut self, inputs: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let (x, g) = (inputs[0], inputs[1]);
         let geo = self.geometry;
-        // dW [o, patch] = Ḡ [o, n·positions] · colsᵀ [n·positions, patch]
+        // per group: dW [o/g, patch/g] = Ḡ [o/g, n·positions] · colsᵀ [n·positions, patch/g]
         let cols = match self.cols.take() {
             Some(cols) => cols,
             None => im2col(&geo, x),
         };
         let width = geo.n * geo.positions();
+        let (og, pg) = (geo.group_outputs(), geo.group_patch());
         let mut gm = scratch(geo.o * width);
         geo.to_channel_major_into(g.data(), gm.data_mut());
         let mut dw = Tensor::for_overwrite(&geo.weight_shape());
         gemm::batched_into(
-            1,
-            geo.o,
+            geo.groups(),
+            og,
             width,
-            geo.patch(),
+            pg,
             gm.data(),
-            0,
+            og * width,
             false,
             cols.data(),
-            0,
+            pg * width,
             true,
             dw.data_mut(),
         );
@@ -264,7 +269,7 @@ impl<T: Float> Op<T> for WeightGrad<T> {
             None
         };
         let dg = if ctx.needs_grad(1) {
-            Some(conv2d(x, k, None, geo.stride, geo.padding)?)
+            Some(conv2d_with(x, k, None, geo.options)?)
         } else {
             None
         };
@@ -275,7 +280,8 @@ impl<T: Float> Op<T> for WeightGrad<T> {
 /// 2-D convolution (cross-correlation) of `x: [n, c, h, w]` with
 /// `weight: [o, c, kh, kw]` and an optional `bias: [o]`, stride and zero
 /// padding on every side; the output is `[n, o, ho, wo]`,
-/// `ho = (h + 2·padding − kh)/stride + 1`.
+/// `ho = (h + 2·padding − kh)/stride + 1`. [`conv2d_with`] takes PyTorch's
+/// other settings (separate heights and widths, dilation, groups).
 ///
 /// `y[n, o, oy, ox] = b[o] + Σ_{c,i,j} W[o, c, i, j] · x[n, c, oy·s + i − p, ox·s + j − p]`.
 ///
@@ -305,8 +311,55 @@ pub fn conv2d<'t, T: Float>(
     stride: usize,
     padding: usize,
 ) -> Result<Var<'t, T>> {
+    conv2d_with(
+        x,
+        weight,
+        bias,
+        ConvOptions::default().stride(stride).padding(padding),
+    )
+}
+
+/// 2-D convolution with PyTorch's settings ([`ConvOptions`]: stride,
+/// padding and dilation per direction, groups) of `x: [n, c, h, w]` with
+/// `weight: [o, c/groups, kh, kw]` and an optional `bias: [o]`:
+///
+/// `y[n, o, oy, ox] = b[o] + Σ_{c,i,j} W[o, c, i, j] · x[n, g·C + c, oy·sh + i·dh − ph, ox·sw + j·dw − pw]`
+///
+/// where output channel `o` belongs to group `g = o / (o_total/groups)` and
+/// `C = c_total/groups`. Gradients are exact and differentiable again.
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// use nn::ops::{conv2d_with, ConvOptions};
+/// let tape = Tape::new();
+/// // depthwise: each of two channels convolved with its own 1×2 kernel
+/// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 10.0, 20.0, 30.0], &[1, 2, 1, 3])?);
+/// let w = tape.var(Tensor::from_vec(vec![1.0, 1.0, 1.0, -1.0], &[2, 1, 1, 2])?);
+/// let y = conv2d_with(x, w, None, ConvOptions::default().groups(2))?;
+/// assert_eq!(y.value().data(), &[3.0, 5.0, -10.0, -10.0]);
+/// // dilation 2 skips the middle pixel: x₀ + x₂
+/// let w1 = tape.var(Tensor::ones(&[1, 1, 1, 2]));
+/// let x1 = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0], &[1, 1, 1, 3])?);
+/// let d = conv2d_with(x1, w1, None, ConvOptions::default().dilation(2))?;
+/// assert_eq!(d.value().data(), &[4.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming `conv2d` and the
+/// shapes (see [`ConvGeometry::with_options`](super::ConvGeometry::with_options));
+/// a bias that is not `[o]`; all before anything is computed or recorded.
+#[track_caller]
+pub fn conv2d_with<'t, T: Float>(
+    x: Var<'t, T>,
+    weight: Var<'t, T>,
+    bias: Option<Var<'t, T>>,
+    options: ConvOptions,
+) -> Result<Var<'t, T>> {
     let at = std::panic::Location::caller();
-    // the bias is checked before the convolution is computed and recorded
+    // the shapes and the bias are checked before the convolution is
+    // computed and recorded
+    ConvGeometry::with_options(&x.shape(), &weight.shape(), &options).map_err(|e| e.at(at))?;
     let o = weight.shape().first().copied().unwrap_or(0);
     if let Some(b) = bias {
         if b.shape().as_slice() != [o] {
@@ -322,8 +375,7 @@ pub fn conv2d<'t, T: Float>(
         }
     }
     let op = Conv2d {
-        stride,
-        padding,
+        options,
         geometry: None,
         cols: None,
     };

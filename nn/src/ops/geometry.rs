@@ -5,30 +5,110 @@ use autodiff::shape::{checked_numel, fmt_shape};
 use autodiff::{Error, Float, Result, ResultExt};
 use rayon::prelude::*;
 
+/// A height and a width: `2` means `[2, 2]`, `(2, 1)` means `[2, 1]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Hw(pub [usize; 2]);
+
+impl From<usize> for Hw {
+    fn from(v: usize) -> Self {
+        Hw([v, v])
+    }
+}
+
+impl From<(usize, usize)> for Hw {
+    fn from((h, w): (usize, usize)) -> Self {
+        Hw([h, w])
+    }
+}
+
+impl From<[usize; 2]> for Hw {
+    fn from(hw: [usize; 2]) -> Self {
+        Hw(hw)
+    }
+}
+
+/// A convolution's settings beyond its kernel, with PyTorch's meaning and
+/// defaults: stride 1, padding 0, dilation 1, groups 1. Each of stride,
+/// padding and dilation is a number for both directions or a pair
+/// `(height, width)`.
+///
+/// ```
+/// use nn::ops::ConvOptions;
+/// let o = ConvOptions::default().stride(2).padding((1, 0)).dilation(2).groups(4);
+/// assert_eq!((o.stride, o.padding, o.dilation, o.groups), ([2, 2], [1, 0], [2, 2], 4));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConvOptions {
+    /// Step between output positions, `[height, width]`.
+    pub stride: [usize; 2],
+    /// Zeros added on each side, `[top and bottom, left and right]`.
+    pub padding: [usize; 2],
+    /// Spacing between kernel taps (`d − 1` holes between them).
+    pub dilation: [usize; 2],
+    /// Input and output channels split into this many independent groups
+    /// (`groups = channels`: a depthwise convolution).
+    pub groups: usize,
+}
+
+impl Default for ConvOptions {
+    fn default() -> Self {
+        ConvOptions {
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+            groups: 1,
+        }
+    }
+}
+
+impl ConvOptions {
+    /// With this stride.
+    pub fn stride(mut self, stride: impl Into<Hw>) -> Self {
+        self.stride = stride.into().0;
+        self
+    }
+
+    /// With this zero padding.
+    pub fn padding(mut self, padding: impl Into<Hw>) -> Self {
+        self.padding = padding.into().0;
+        self
+    }
+
+    /// With this dilation.
+    pub fn dilation(mut self, dilation: impl Into<Hw>) -> Self {
+        self.dilation = dilation.into().0;
+        self
+    }
+
+    /// With this many groups.
+    pub fn groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
+}
+
 /// The sizes of a 2-D convolution of `x: [n, c, h, w]` with
-/// `weight: [o, c, kh, kw]`, stride `s` and zero padding `p` on every side:
-/// the output is `[n, o, ho, wo]` with `ho = (h + 2p − kh)/s + 1` (and
-/// likewise `wo`).
+/// `weight: [o, c/groups, kh, kw]` and [`ConvOptions`] (stride s, padding p,
+/// dilation d per direction): the output is `[n, o, ho, wo]` with
+/// `ho = (h + 2p − d·(kh − 1) − 1)/s + 1` (and likewise `wo`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
     /// Batch size.
     pub n: usize,
-    /// Input channels.
+    /// Input channels (all groups).
     pub c: usize,
     /// Input height.
     pub h: usize,
     /// Input width.
     pub w: usize,
-    /// Output channels.
+    /// Output channels (all groups).
     pub o: usize,
     /// Kernel height.
     pub kh: usize,
     /// Kernel width.
     pub kw: usize,
-    /// Stride (both directions).
-    pub stride: usize,
-    /// Zero padding (every side).
-    pub padding: usize,
+    /// Stride, padding, dilation and groups.
+    pub options: ConvOptions,
     /// Output height.
     pub ho: usize,
     /// Output width.
@@ -36,7 +116,8 @@ pub struct ConvGeometry {
 }
 
 impl ConvGeometry {
-    /// Checks the shapes and computes the output size.
+    /// Checks the shapes and computes the output size for a square stride
+    /// and padding (no dilation, one group).
     ///
     /// ```
     /// use nn::ops::ConvGeometry;
@@ -48,25 +129,67 @@ impl ConvGeometry {
     /// ```
     ///
     /// # Errors
-    /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming `conv2d` and
-    /// the shapes when the input or weight is not 4-D, the channels differ,
-    /// the kernel is larger than the padded input, the stride is 0, or the
-    /// padded image, the output or the im2col matrix would have more
-    /// elements than a tensor can hold.
+    /// As [`with_options`](Self::with_options).
     #[track_caller]
     pub fn new(x: &[usize], weight: &[usize], stride: usize, padding: usize) -> Result<Self> {
+        Self::with_options(
+            x,
+            weight,
+            &ConvOptions::default().stride(stride).padding(padding),
+        )
+    }
+
+    /// Checks the shapes and computes the output size.
+    ///
+    /// ```
+    /// use nn::ops::{ConvGeometry, ConvOptions};
+    /// // a depthwise 3×3 convolution with dilation 2 on 8 channels
+    /// let o = ConvOptions::default().dilation(2).padding(2).groups(8);
+    /// let g = ConvGeometry::with_options(&[1, 8, 10, 12], &[8, 1, 3, 3], &o)?;
+    /// assert_eq!((g.ho, g.wo), (10, 12));
+    /// let wrong = ConvGeometry::with_options(&[1, 8, 10, 12], &[8, 2, 3, 3], &o).unwrap_err();
+    /// assert!(wrong.to_string().contains("8 input channels in 8 groups"));
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming `conv2d` and
+    /// the shapes when the input or weight is not 4-D, the channels do not
+    /// match the weight and the groups, the dilated kernel is larger than
+    /// the padded input, or the padded image, the output or the im2col
+    /// matrix would have more elements than a tensor can hold;
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a stride,
+    /// dilation or group count of 0.
+    #[track_caller]
+    pub fn with_options(x: &[usize], weight: &[usize], options: &ConvOptions) -> Result<Self> {
         let shapes = || format!("input {} and weight {}", fmt_shape(x), fmt_shape(weight));
         let (&[n, c, h, w], &[o, cw, kh, kw]) = (x, weight) else {
             return Err(Error::shape(
                 "conv2d",
                 format!(
-                    "{}: expected input [n, c, h, w] and weight [out, in, kh, kw]",
+                    "{}: expected input [n, c, h, w] and weight [out, in/groups, kh, kw]",
                     shapes()
                 ),
             )
             .at_caller());
         };
-        if c != cw {
+        let ConvOptions {
+            stride: [sh, sw],
+            padding: [ph, pw],
+            dilation: [dh, dw],
+            groups,
+        } = *options;
+        if sh == 0 || sw == 0 || dh == 0 || dw == 0 || groups == 0 {
+            return Err(Error::argument(
+                "conv2d",
+                format!(
+                    "stride {:?}, dilation {:?} and groups {groups} must all be at least 1",
+                    options.stride, options.dilation
+                ),
+            )
+            .at_caller());
+        }
+        if groups == 1 && c != cw {
             return Err(Error::shape(
                 "conv2d",
                 format!(
@@ -76,33 +199,57 @@ impl ConvGeometry {
             )
             .at_caller());
         }
-        if stride == 0 {
-            return Err(Error::argument("conv2d", "stride must be at least 1").at_caller());
-        }
-        // h + 2p and w + 2p in checked arithmetic: a padding near
-        // usize::MAX / 2 must be refused, not wrapped around
-        let padded = |extent: usize| padding.checked_mul(2)?.checked_add(extent);
-        let (Some(hp), Some(wp)) = (padded(h), padded(w)) else {
+        if c % groups != 0 || o % groups != 0 || c / groups != cw {
             return Err(Error::shape(
                 "conv2d",
                 format!(
-                    "{}: padding {padding} makes the padded image larger than memory can address",
+                    "{}: {c} input channels in {groups} groups need a weight of [o, {}, kh, kw] with o a multiple of {groups}",
+                    shapes(),
+                    if c % groups == 0 { (c / groups).to_string() } else { "c/groups".into() }
+                ),
+            )
+            .at_caller());
+        }
+        // h + 2p and the dilated kernel in checked arithmetic: a padding
+        // near usize::MAX / 2 must be refused, not wrapped around
+        let padded = |extent: usize, p: usize| p.checked_mul(2)?.checked_add(extent);
+        let dilated = |k: usize, d: usize| k.checked_sub(1)?.checked_mul(d)?.checked_add(1);
+        let (Some(hp), Some(wp)) = (padded(h, ph), padded(w, pw)) else {
+            return Err(Error::shape(
+                "conv2d",
+                format!(
+                    "{}: padding {:?} makes the padded image larger than memory can address",
+                    shapes(),
+                    options.padding
+                ),
+            )
+            .at_caller());
+        };
+        let fits = match (dilated(kh, dh), dilated(kw, dw)) {
+            (Some(ekh), Some(ekw)) => (hp >= ekh && wp >= ekw).then_some((ekh, ekw)),
+            _ => None,
+        };
+        let Some((ekh, ekw)) = fits else {
+            let padding = if ph == pw {
+                ph.to_string()
+            } else {
+                format!("{ph}×{pw}")
+            };
+            let dilation = if dh == 1 && dw == 1 {
+                String::new()
+            } else {
+                format!(" dilated by {:?}", options.dilation)
+            };
+            return Err(Error::shape(
+                "conv2d",
+                format!(
+                    "{}: a {kh}×{kw} kernel{dilation} does not fit a {h}×{w} image padded by {padding}",
                     shapes()
                 ),
             )
             .at_caller());
         };
-        if kh == 0 || kw == 0 || hp < kh || wp < kw {
-            return Err(Error::shape(
-                "conv2d",
-                format!(
-                    "{}: a {kh}×{kw} kernel does not fit a {h}×{w} image padded by {padding}",
-                    shapes()
-                ),
-            )
-            .at_caller());
-        }
-        let (ho, wo) = ((hp - kh) / stride + 1, (wp - kw) / stride + 1);
+        let (ho, wo) = ((hp - ekh) / sh + 1, (wp - ekw) / sw + 1);
         // the output and the im2col matrix of one sample must be representable
         checked_numel("conv2d", &[n, o, ho, wo]).at_caller()?;
         checked_numel("conv2d", &[c, kh, kw, ho, wo]).at_caller()?;
@@ -114,11 +261,25 @@ impl ConvGeometry {
             o,
             kh,
             kw,
-            stride,
-            padding,
+            options: *options,
             ho,
             wo,
         })
+    }
+
+    /// The number of groups.
+    pub fn groups(&self) -> usize {
+        self.options.groups
+    }
+
+    /// Rows of one group's im2col matrix: `(c/groups) · kh · kw`.
+    pub fn group_patch(&self) -> usize {
+        self.patch() / self.groups()
+    }
+
+    /// Output channels per group.
+    pub fn group_outputs(&self) -> usize {
+        self.o / self.groups()
     }
 
     /// Rows of the im2col matrix: `c · kh · kw`.
@@ -136,9 +297,9 @@ impl ConvGeometry {
         [self.n, self.c, self.h, self.w]
     }
 
-    /// The weight shape `[o, c, kh, kw]`.
+    /// The weight shape `[o, c/groups, kh, kw]`.
     pub fn weight_shape(&self) -> [usize; 4] {
-        [self.o, self.c, self.kh, self.kw]
+        [self.o, self.c / self.groups(), self.kh, self.kw]
     }
 
     /// The output shape `[n, o, ho, wo]`.
@@ -148,21 +309,28 @@ impl ConvGeometry {
 
     /// Visits row `row = (c·kh + i)·kw + j` of one sample's im2col matrix
     /// as runs: for each output row `oy`, the output columns `ox` whose input
-    /// pixel lies inside the image (the rest read zero padding). Calls
-    /// `f(first position, length, first input offset)`; consecutive
-    /// positions of a run read input offsets `stride` apart.
+    /// pixel `(oy·sh + i·dh − ph, ox·sw + j·dw − pw)` lies inside the image
+    /// (the rest read zero padding). Calls `f(first position, length, first
+    /// input offset)`; consecutive positions of a run read input offsets
+    /// `sw` apart.
     #[inline]
     fn for_each_run_of_row(&self, row: usize, mut f: impl FnMut(usize, usize, usize)) {
-        let (s, p) = (self.stride, self.padding);
+        let ConvOptions {
+            stride: [sh, sw],
+            padding: [ph, pw],
+            dilation: [dh, dw],
+            ..
+        } = self.options;
         let (c, i, j) = (
             row / (self.kh * self.kw),
             (row / self.kw) % self.kh,
             row % self.kw,
         );
-        // x = ox·s + j − p must lie in [0, w)
-        let lo = if j >= p { 0 } else { (p - j).div_ceil(s) };
-        let hi = if self.w + p > j {
-            ((self.w + p - j - 1) / s + 1).min(self.wo)
+        let (di, dj) = (i * dh, j * dw);
+        // x = ox·sw + dj − pw must lie in [0, w)
+        let lo = if dj >= pw { 0 } else { (pw - dj).div_ceil(sw) };
+        let hi = if self.w + pw > dj {
+            ((self.w + pw - dj - 1) / sw + 1).min(self.wo)
         } else {
             0
         };
@@ -170,10 +338,10 @@ impl ConvGeometry {
             return;
         }
         for oy in 0..self.ho {
-            let Some(y) = (oy * s + i).checked_sub(p).filter(|&y| y < self.h) else {
+            let Some(y) = (oy * sh + di).checked_sub(ph).filter(|&y| y < self.h) else {
                 continue;
             };
-            let x0 = lo * s + j - p;
+            let x0 = lo * sw + dj - pw;
             f(oy * self.wo + lo, hi - lo, (c * self.h + y) * self.w + x0);
         }
     }
@@ -206,7 +374,11 @@ impl ConvGeometry {
     /// # Panics
     /// When `x` or `cols` is shorter than the geometry needs.
     pub fn im2col_into<T: Float>(&self, x: &[T], cols: &mut [T]) {
-        let (positions, sample, s) = (self.positions(), self.c * self.h * self.w, self.stride);
+        let (positions, sample, s) = (
+            self.positions(),
+            self.c * self.h * self.w,
+            self.options.stride[1],
+        );
         let width = self.n * positions;
         assert!(x.len() >= self.n * sample && cols.len() >= self.patch() * width);
         if width == 0 {
@@ -264,7 +436,11 @@ impl ConvGeometry {
     /// # Panics
     /// When `x` or `cols` is shorter than the geometry needs.
     pub fn col2im_add<T: Float>(&self, cols: &[T], x: &mut [T]) {
-        let (positions, sample, s) = (self.positions(), self.c * self.h * self.w, self.stride);
+        let (positions, sample, s) = (
+            self.positions(),
+            self.c * self.h * self.w,
+            self.options.stride[1],
+        );
         let width = self.n * positions;
         assert!(x.len() >= self.n * sample && cols.len() >= self.patch() * width);
         if sample == 0 {

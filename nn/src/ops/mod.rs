@@ -9,6 +9,6 @@ mod conv;
 mod geometry;
 mod pool;
 
-pub use conv::conv2d;
-pub use geometry::{ConvGeometry, PoolGeometry};
+pub use conv::{conv2d, conv2d_with};
+pub use geometry::{ConvGeometry, ConvOptions, Hw, PoolGeometry};
 pub use pool::{avg_pool2d, max_pool2d};
