@@ -23,10 +23,7 @@ fn a_small_cnn_learns_the_8x8_digits() {
     let mut net = Sequential::<f32>::new()
         .push(Conv2d::new(1, 8, (3, 3), 1, 1, Init::HeUniform, 1).unwrap())
         .push(Activation::Relu)
-        .push(MaxPool2d {
-            kernel: 2,
-            stride: 2,
-        })
+        .push(MaxPool2d::new(2))
         .push(Flatten)
         .push(Linear::new(128, 10, Init::HeUniform, 3));
     let accuracy = |net: &Sequential<f32>| {

@@ -31,7 +31,8 @@ fn direct(x: &Tensor<f64>, w: &Tensor<f64>, b: Option<&Tensor<f64>>, o: &ConvOpt
                                 if yy < 0 || xx < 0 || yy >= h as isize || xx >= wd as isize {
                                     continue;
                                 }
-                                let xi = ((ni * c + g * cg + ci) * h + yy as usize) * wd + xx as usize;
+                                let xi =
+                                    ((ni * c + g * cg + ci) * h + yy as usize) * wd + xx as usize;
                                 let wi = ((oi * cg + ci) * kh + i) * kw + j;
                                 acc += w.data()[wi] * x.data()[xi];
                             }
@@ -51,7 +52,11 @@ fn cases() -> Vec<([usize; 4], [usize; 4], ConvOptions)> {
     vec![
         ([2, 3, 7, 6], [4, 3, 3, 2], d.stride((2, 1)).padding((1, 0))),
         ([1, 2, 9, 9], [3, 2, 3, 3], d.dilation(2).padding(2)),
-        ([2, 2, 8, 7], [2, 2, 2, 3], d.dilation((1, 2)).stride((1, 2))),
+        (
+            [2, 2, 8, 7],
+            [2, 2, 2, 3],
+            d.dilation((1, 2)).stride((1, 2)),
+        ),
         ([2, 4, 6, 6], [6, 2, 3, 3], d.groups(2).padding(1)),
         ([1, 6, 5, 7], [6, 1, 3, 3], d.groups(6).padding(1).stride(2)), // depthwise
         ([2, 6, 6, 5], [12, 1, 2, 2], d.groups(6).dilation(2)),         // depthwise × 2
@@ -66,12 +71,20 @@ fn every_setting_equals_the_convolution_written_with_loops() {
         let w = Tensor::<f64>::rand_uniform(&ws, -1.0, 1.0, 20 + k as u64);
         let b = Tensor::<f64>::rand_uniform(&[ws[0]], -1.0, 1.0, 30 + k as u64);
         let tape = Tape::new();
-        let y = conv2d_with(tape.var(x.clone()), tape.var(w.clone()), Some(tape.var(b.clone())), o)
-            .unwrap_or_else(|e| panic!("case {k}: {e}"));
+        let y = conv2d_with(
+            tape.var(x.clone()),
+            tape.var(w.clone()),
+            Some(tape.var(b.clone())),
+            o,
+        )
+        .unwrap_or_else(|e| panic!("case {k}: {e}"));
         let want = direct(&x, &w, Some(&b), &o);
         assert_eq!(y.value().numel(), want.len(), "case {k}: {:?}", y.shape());
         for (got, want) in y.value().data().iter().zip(&want) {
-            assert!((got - want).abs() < 1e-12, "case {k} {o:?}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-12,
+                "case {k} {o:?}: {got} vs {want}"
+            );
         }
     }
 }
@@ -95,7 +108,11 @@ fn every_setting_passes_gradcheck_for_input_weight_and_bias() {
 
 #[test]
 fn grouped_and_dilated_second_derivatives_pass_gradcheck() {
-    let o = ConvOptions::default().groups(2).dilation(2).padding(1).stride((1, 2));
+    let o = ConvOptions::default()
+        .groups(2)
+        .dilation(2)
+        .padding(1)
+        .stride((1, 2));
     let x = Tensor::rand_uniform(&[2, 4, 6, 7], -1.0, 1.0, 1);
     let w = Tensor::rand_uniform(&[4, 2, 2, 3], -1.0, 1.0, 2);
     gradcheck(
@@ -125,10 +142,17 @@ fn settings_that_cannot_work_are_refused_with_the_reason() {
     let e = refuse(&[3, 3, 3, 3], d.groups(2));
     assert!(e.contains("o a multiple of 2"), "{e}");
     let e = refuse(&[2, 6, 3, 3], d.dilation(3));
-    assert!(e.contains("3×3 kernel dilated by [3, 3] does not fit a 5×5 image"), "{e}");
+    assert!(
+        e.contains("3×3 kernel dilated by [3, 3] does not fit a 5×5 image"),
+        "{e}"
+    );
     for bad in [d.groups(0), d.stride((1, 0)), d.dilation((0, 1))] {
         let e = refuse(&[2, 6, 3, 3], bad);
         assert!(e.contains("must all be at least 1"), "{e}");
     }
-    assert_eq!(tape.len(), 1 + 6, "the input and six weights, no convolution");
+    assert_eq!(
+        tape.len(),
+        1 + 6,
+        "the input and six weights, no convolution"
+    );
 }

@@ -112,18 +112,12 @@ fn layers_through_modules_and_containers() {
     let conv = Conv2d::<f64>::new(2, 1, (3, 3), 1, 0, Init::PyTorch, 1).unwrap();
     fails_here!(conv.forward(&s, image));
     fails_here!(<MaxPool2d as Module<f64>>::forward(
-        &MaxPool2d {
-            kernel: 5,
-            stride: 1
-        },
+        &MaxPool2d::with_options(nn::ops::PoolOptions::new(5).stride(1)),
         &s,
         image
     ));
     fails_here!(<AvgPool2d as Module<f64>>::forward(
-        &AvgPool2d {
-            kernel: 0,
-            stride: 1
-        },
+        &AvgPool2d::with_options(nn::ops::PoolOptions::new(0).stride(1)),
         &s,
         image
     ));

@@ -71,7 +71,9 @@ pub use atomic_file::write_atomically;
 pub use autodiff;
 pub use data::files::FileError;
 pub use init::Init;
-pub use layers::{Activation, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Mlp, Sequential};
+pub use layers::{
+    Activation, AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Mlp, Sequential,
+};
 pub use model_file::{load, load_with, save, LoadOptions};
 pub use module::{join, Module};
 pub use param::{Param, ParamId};

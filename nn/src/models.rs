@@ -28,16 +28,10 @@ pub fn lenet5<T: Float>(init: Init, seed: u64) -> Result<Sequential<T>> {
     Ok(Sequential::new()
         .push(Conv2d::new(1, 6, (5, 5), 1, 2, init, seed)?)
         .push(Activation::Relu)
-        .push(MaxPool2d {
-            kernel: 2,
-            stride: 2,
-        })
+        .push(MaxPool2d::new(2))
         .push(Conv2d::new(6, 16, (5, 5), 1, 0, init, seed + 2)?)
         .push(Activation::Relu)
-        .push(MaxPool2d {
-            kernel: 2,
-            stride: 2,
-        })
+        .push(MaxPool2d::new(2))
         .push(Flatten)
         .push(Linear::new(400, 120, init, seed + 4))
         .push(Activation::Relu)

@@ -1,5 +1,5 @@
 //! Layers: [`Linear`], [`Conv2d`], [`MaxPool2d`], [`AvgPool2d`],
-//! [`Flatten`], [`Activation`], [`Sequential`], and the [`Mlp`].
+//! [`AdaptiveAvgPool2d`], [`Flatten`], [`Activation`], [`Sequential`], and the [`Mlp`].
 
 mod activation;
 mod conv;
@@ -12,5 +12,5 @@ pub use activation::Activation;
 pub use conv::Conv2d;
 pub use linear::Linear;
 pub use mlp::Mlp;
-pub use pool::{AvgPool2d, Flatten, MaxPool2d};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use sequential::Sequential;

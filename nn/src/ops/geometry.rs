@@ -539,8 +539,67 @@ impl ConvGeometry {
     }
 }
 
-/// The sizes of a 2-D pooling of `x: [n, c, h, w]` with a `k × k` window and
-/// stride `s`: the output is `[n, c, (h − k)/s + 1, (w − k)/s + 1]`.
+/// A pooling's window and how it moves, with PyTorch's meaning: the stride
+/// defaults to the window, padding to 0, `ceil_mode` to false (round the
+/// output size down). Max pooling ignores the padding (it is −∞); average
+/// pooling counts it as zeros in the divisor (PyTorch's default
+/// `count_include_pad = true`), except past the input's far edge, where a
+/// `ceil_mode` window is cut off.
+///
+/// ```
+/// use nn::ops::PoolOptions;
+/// let o = PoolOptions::new(3).stride(2).padding(1).ceil_mode(true);
+/// assert_eq!((o.kernel, o.stride, o.padding, o.ceil_mode), ([3, 3], [2, 2], [1, 1], true));
+/// assert_eq!(PoolOptions::new((2, 3)).stride, [2, 3]); // the stride follows the window
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PoolOptions {
+    /// Window `[height, width]`.
+    pub kernel: [usize; 2],
+    /// Step between windows (the window, unless set).
+    pub stride: [usize; 2],
+    /// Padding on each side (at most half the window).
+    pub padding: [usize; 2],
+    /// Round the output size up instead of down.
+    pub ceil_mode: bool,
+}
+
+impl PoolOptions {
+    /// A `kernel` window moving by its own size, no padding.
+    pub fn new(kernel: impl Into<Hw>) -> Self {
+        let kernel = kernel.into().0;
+        PoolOptions {
+            kernel,
+            stride: kernel,
+            padding: [0, 0],
+            ceil_mode: false,
+        }
+    }
+
+    /// With this stride.
+    pub fn stride(mut self, stride: impl Into<Hw>) -> Self {
+        self.stride = stride.into().0;
+        self
+    }
+
+    /// With this padding.
+    pub fn padding(mut self, padding: impl Into<Hw>) -> Self {
+        self.padding = padding.into().0;
+        self
+    }
+
+    /// Rounding the output size up (`true`) or down.
+    pub fn ceil_mode(mut self, ceil_mode: bool) -> Self {
+        self.ceil_mode = ceil_mode;
+        self
+    }
+}
+
+/// The sizes of a 2-D pooling of `x: [n, c, h, w]` with [`PoolOptions`]
+/// (window k, stride s, padding p per direction): the output is
+/// `[n, c, ho, wo]` with `ho = ⌊(h + 2p − k)/s⌋ + 1` (⌈·⌉ with `ceil_mode`,
+/// less one if that last window would start past the input and its left
+/// padding).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolGeometry {
     /// Batch size times channels: the pooled planes.
@@ -549,10 +608,8 @@ pub struct PoolGeometry {
     pub h: usize,
     /// Input width.
     pub w: usize,
-    /// Window size.
-    pub k: usize,
-    /// Stride.
-    pub stride: usize,
+    /// Window, stride, padding and rounding.
+    pub options: PoolOptions,
     /// Output height.
     pub ho: usize,
     /// Output width.
@@ -561,8 +618,49 @@ pub struct PoolGeometry {
     pub input: [usize; 4],
 }
 
+/// One extent of the windows of a pooling: for each output index, the
+/// input range `[start, end)` it covers and the divisor of an average over
+/// it (the window's size, with the padding it covers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowSpans {
+    /// `(start, end, divisor)` per output index.
+    pub spans: Vec<(usize, usize, usize)>,
+}
+
+impl WindowSpans {
+    /// A sliding window of extent `k`, stride `s`, padding `p` over an
+    /// input of extent `n`, for `outputs` positions: window `i` covers
+    /// `[i·s − p, i·s − p + k)` clipped to the padded input for the divisor
+    /// and to the input for the range.
+    pub fn sliding(n: usize, k: usize, s: usize, p: usize, outputs: usize) -> Self {
+        let spans = (0..outputs)
+            .map(|i| {
+                let start = i * s; // in padded coordinates
+                let end = (start + k).min(n + 2 * p);
+                let divisor = end - start;
+                let (lo, hi) = (start.saturating_sub(p).min(n), end.saturating_sub(p).min(n));
+                (lo, hi.max(lo), divisor)
+            })
+            .collect();
+        WindowSpans { spans }
+    }
+
+    /// PyTorch's adaptive windows: output `i` of `outputs` covers
+    /// `[⌊i·n/outputs⌋, ⌈(i + 1)·n/outputs⌉)`, averaged over its size.
+    pub fn adaptive(n: usize, outputs: usize) -> Self {
+        let spans = (0..outputs)
+            .map(|i| {
+                let (lo, hi) = (i * n / outputs, ((i + 1) * n).div_ceil(outputs));
+                (lo, hi, hi - lo)
+            })
+            .collect();
+        WindowSpans { spans }
+    }
+}
+
 impl PoolGeometry {
-    /// Checks the shapes and computes the output size.
+    /// Checks the shapes and computes the output size of a square `k × k`
+    /// window with `stride`, no padding.
     ///
     /// ```
     /// use nn::ops::PoolGeometry;
@@ -573,35 +671,105 @@ impl PoolGeometry {
     /// ```
     ///
     /// # Errors
-    /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming `op` when the
-    /// input is not 4-D or smaller than the window, or the window or stride
-    /// is 0.
+    /// As [`with_options`](Self::with_options).
     #[track_caller]
     pub fn new(op: &str, x: &[usize], k: usize, stride: usize) -> Result<Self> {
+        Self::with_options(op, x, &PoolOptions::new(k).stride(stride))
+    }
+
+    /// Checks the shapes and computes the output size.
+    ///
+    /// ```
+    /// use nn::ops::{PoolGeometry, PoolOptions};
+    /// // PyTorch: a 3×3 window, stride 2, padding 1 over 7×7 → 4×4; 5×5 → 3×3
+    /// let o = PoolOptions::new(3).stride(2).padding(1);
+    /// assert_eq!(PoolGeometry::with_options("max_pool2d", &[1, 1, 7, 7], &o)?.output_shape(), [1, 1, 4, 4]);
+    /// // ceil_mode keeps the partial window at the end: 6 → 3 instead of 2
+    /// let c = PoolOptions::new(2).stride(2).ceil_mode(true);
+    /// assert_eq!(PoolGeometry::with_options("max_pool2d", &[1, 1, 5, 6], &c)?.output_shape(), [1, 1, 3, 3]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming `op` when the
+    /// input is not 4-D or the window does not fit the padded input;
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a zero
+    /// window or stride, or a padding over half the window.
+    #[track_caller]
+    pub fn with_options(op: &str, x: &[usize], options: &PoolOptions) -> Result<Self> {
         let &[n, c, h, w] = x else {
             return Err(
                 Error::shape(op, format!("input {} must be [n, c, h, w]", fmt_shape(x)))
                     .at_caller(),
             );
         };
-        if k == 0 || stride == 0 {
+        let PoolOptions {
+            kernel: [kh, kw],
+            stride: [sh, sw],
+            padding: [ph, pw],
+            ceil_mode,
+        } = *options;
+        if kh == 0 || kw == 0 || sh == 0 || sw == 0 {
             return Err(Error::argument(op, "window and stride must be at least 1").at_caller());
         }
-        if h < k || w < k {
-            return Err(Error::shape(
+        if ph > kh / 2 || pw > kw / 2 {
+            return Err(Error::argument(
                 op,
-                format!("a {k}×{k} window does not fit input {}", fmt_shape(x)),
+                format!(
+                    "padding {:?} is more than half the {kh}×{kw} window",
+                    options.padding
+                ),
             )
             .at_caller());
         }
+        // an empty batch may carry any extent: checked arithmetic
+        let padded = |n: usize, p: usize| p.checked_mul(2).and_then(|d| d.checked_add(n));
+        let (Some(hp), Some(wp)) = (padded(h, ph), padded(w, pw)) else {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "input {} padded by {:?} is larger than memory can address",
+                    fmt_shape(x),
+                    options.padding
+                ),
+            )
+            .at_caller());
+        };
+        if hp < kh || wp < kw {
+            let padded = if ph == 0 && pw == 0 {
+                String::new()
+            } else {
+                format!(" padded by {:?}", options.padding)
+            };
+            return Err(Error::shape(
+                op,
+                format!(
+                    "a {kh}×{kw} window does not fit input {}{padded}",
+                    fmt_shape(x)
+                ),
+            )
+            .at_caller());
+        }
+        let extent = |padded: usize, n: usize, k: usize, s: usize, p: usize| {
+            let steps = padded - k;
+            let mut out = if ceil_mode {
+                steps.div_ceil(s) + 1
+            } else {
+                steps / s + 1
+            };
+            // the last window must start inside the input or its left padding
+            if ceil_mode && (out - 1) * s >= n + p {
+                out -= 1;
+            }
+            out
+        };
         Ok(PoolGeometry {
             planes: n * c,
             h,
             w,
-            k,
-            stride,
-            ho: (h - k) / stride + 1,
-            wo: (w - k) / stride + 1,
+            options: *options,
+            ho: extent(hp, h, kh, sh, ph),
+            wo: extent(wp, w, kw, sw, pw),
             input: [n, c, h, w],
         })
     }
@@ -611,28 +779,29 @@ impl PoolGeometry {
         [self.input[0], self.input[1], self.ho, self.wo]
     }
 
-    /// The offsets of a window's elements from its top-left input index,
-    /// in row-major order: `dy·w + dx` for `dy, dx < k`.
-    pub fn window_offsets(&self) -> Vec<usize> {
-        (0..self.k * self.k)
-            .map(|t| (t / self.k) * self.w + t % self.k)
-            .collect()
+    /// Whether every window lies inside the input (no padding read, no
+    /// window cut off by `ceil_mode`).
+    pub fn windows_inside(&self) -> bool {
+        let PoolOptions {
+            kernel: [kh, kw],
+            stride: [sh, sw],
+            padding,
+            ..
+        } = self.options;
+        padding == [0, 0] && (self.ho - 1) * sh + kh <= self.h && (self.wo - 1) * sw + kw <= self.w
     }
 
-    /// Calls `f(output index, input index of the window's top-left element)`
-    /// for every output element, in output order; add
-    /// [`window_offsets`](Self::window_offsets) for the rest of the window.
-    pub fn for_each_window(&self, mut f: impl FnMut(usize, usize)) {
-        let mut out = 0;
-        for plane in 0..self.planes {
-            let base = plane * self.h * self.w;
-            for oy in 0..self.ho {
-                let row = base + oy * self.stride * self.w;
-                for ox in 0..self.wo {
-                    f(out, row + ox * self.stride);
-                    out += 1;
-                }
-            }
-        }
+    /// The windows' rows and columns.
+    pub fn spans(&self) -> (WindowSpans, WindowSpans) {
+        let PoolOptions {
+            kernel: [kh, kw],
+            stride: [sh, sw],
+            padding: [ph, pw],
+            ..
+        } = self.options;
+        (
+            WindowSpans::sliding(self.h, kh, sh, ph, self.ho),
+            WindowSpans::sliding(self.w, kw, sw, pw, self.wo),
+        )
     }
 }

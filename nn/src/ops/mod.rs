@@ -10,5 +10,5 @@ mod geometry;
 mod pool;
 
 pub use conv::{conv2d, conv2d_with};
-pub use geometry::{ConvGeometry, ConvOptions, Hw, PoolGeometry};
-pub use pool::{avg_pool2d, max_pool2d};
+pub use geometry::{ConvGeometry, ConvOptions, Hw, PoolGeometry, PoolOptions, WindowSpans};
+pub use pool::{adaptive_avg_pool2d, avg_pool2d, avg_pool2d_with, max_pool2d, max_pool2d_with};

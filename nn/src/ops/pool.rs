@@ -1,5 +1,6 @@
-//! Max and average pooling over `k × k` windows, each with its adjoint as
-//! an operation, so that the backward rules stay differentiable.
+//! Max and average pooling (PyTorch's window, stride, padding and
+//! `ceil_mode`) and adaptive average pooling, each with its adjoint as an
+//! operation, so that the backward rules stay differentiable.
 
 use autodiff::smallvec::smallvec;
 use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, ValueGrads, ValuesCtx, Var};
@@ -7,15 +8,14 @@ use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, ValueGrads, V
 use autodiff::kernels::elementwise::parallel;
 use rayon::prelude::*;
 
-use super::geometry::PoolGeometry;
+use super::geometry::{Hw, PoolGeometry, PoolOptions, WindowSpans};
 
 /// Max pooling. `y = max over the window`; the derivative is 1 at the
 /// window's maximum and 0 elsewhere. **Ties:** the first maximal element of
 /// the window in row-major order takes the whole gradient (a NaN counts as
 /// the maximum). The positions are saved in `forward`.
 struct MaxPool2d {
-    k: usize,
-    stride: usize,
+    options: PoolOptions,
     argmax: Vec<usize>,
     input_shape: [usize; 4],
 }
@@ -33,15 +33,39 @@ impl<T: Float> Op<T> for MaxPool2d {
     }
 
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        let g = PoolGeometry::new("max_pool2d", x[0].shape(), self.k, self.stride)?;
+        let g = PoolGeometry::with_options("max_pool2d", x[0].shape(), &self.options)?;
         let data = x[0].data();
         let mut out = Tensor::zeros(&g.output_shape());
         let mut argmax = vec![0; out.numel()];
         let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
+        let ([kh, kw], [sh, sw]) = (g.options.kernel, g.options.stride);
+        let inside = g.windows_inside();
+        let (rows, cols) = g.spans();
         // one plane per task: its windows, maxima and their positions
         let pool_plane = |(plane, (values, args)): (usize, (&mut [T], &mut [usize]))| {
             let base = plane * plane_in;
-            if g.k == 2 && g.stride == 2 {
+            if !inside {
+                // windows that read padding or are cut off at the far edge:
+                // each window over its part inside the input, row-major
+                for (oy, &(y0, y1, _)) in rows.spans.iter().enumerate() {
+                    for (ox, &(x0, x1, _)) in cols.spans.iter().enumerate() {
+                        let (mut best, mut at) = (T::neg_infinity(), base + y0 * g.w + x0);
+                        for y in y0..y1 {
+                            for x in x0..x1 {
+                                let i = base + y * g.w + x;
+                                let v = data[i];
+                                let take = (v > best) | (v.is_nan() & !best.is_nan());
+                                at = if take { i } else { at };
+                                best = if take { v } else { best };
+                            }
+                        }
+                        values[oy * g.wo + ox] = best;
+                        args[oy * g.wo + ox] = at;
+                    }
+                }
+                return;
+            }
+            if kh == 2 && kw == 2 && sh == 2 && sw == 2 {
                 // the common 2×2 window with stride 2: two input rows give
                 // one output row, each window four candidates in row-major
                 // order (the first maximum wins; a NaN counts as maximal)
@@ -77,22 +101,22 @@ impl<T: Float> Op<T> for MaxPool2d {
             // a row of windows at a time, one window element after another:
             // the comparisons are selects over independent windows, read
             // from row slices with a stride (no index arithmetic per element)
-            let span = (g.wo - 1) * g.stride + g.k;
+            let span = (g.wo - 1) * sw + kw;
             for oy in 0..g.ho {
-                let top = base + oy * g.stride * g.w;
+                let top = base + oy * sh * g.w;
                 let vals = &mut values[oy * g.wo..(oy + 1) * g.wo];
                 let wins = &mut args[oy * g.wo..(oy + 1) * g.wo];
-                for dy in 0..g.k {
+                for dy in 0..kh {
                     let row_at = top + dy * g.w;
                     let row = &data[row_at..row_at + span];
-                    for dx in 0..g.k {
-                        let column = row[dx..].iter().step_by(g.stride);
+                    for dx in 0..kw {
+                        let column = row[dx..].iter().step_by(sw);
                         if dy == 0 && dx == 0 {
                             for (ox, ((v, a), &x)) in
                                 vals.iter_mut().zip(wins.iter_mut()).zip(column).enumerate()
                             {
                                 *v = x;
-                                *a = row_at + ox * g.stride;
+                                *a = row_at + ox * sw;
                             }
                             continue;
                         }
@@ -100,11 +124,7 @@ impl<T: Float> Op<T> for MaxPool2d {
                             vals.iter_mut().zip(wins.iter_mut()).zip(column).enumerate()
                         {
                             let take = (v > *best) | (v.is_nan() & !best.is_nan());
-                            *arg = if take {
-                                row_at + dx + ox * g.stride
-                            } else {
-                                *arg
-                            };
+                            *arg = if take { row_at + dx + ox * sw } else { *arg };
                             *best = if take { v } else { *best };
                         }
                     }
@@ -205,35 +225,48 @@ fn scatter<T: Float>(argmax: &[usize], input_shape: [usize; 4], g: &Tensor<T>) -
     dx
 }
 
-/// Average pooling: `y = (1/k²) Σ window`; each input in a window gets
-/// `ḡ/k²` of that window's gradient.
-struct AvgPool2d {
-    k: usize,
-    stride: usize,
+/// Average pooling over windows given by their rows and columns (sliding
+/// or adaptive): `y[oy, ox] = Σ_{window} x / divisor`; each input in a
+/// window gets `ḡ/divisor` of that window's gradient.
+struct WindowAverage {
+    rows: WindowSpans,
+    cols: WindowSpans,
 }
 
-/// The adjoint of average pooling: spreads each output gradient evenly
-/// over its window (summing where windows overlap).
-struct AvgPoolSpread {
-    geometry: PoolGeometry,
+/// The adjoint of [`WindowAverage`]: spreads each output gradient evenly
+/// over its window (summing where windows overlap), into `input`'s shape.
+struct WindowSpread {
+    rows: WindowSpans,
+    cols: WindowSpans,
+    input: [usize; 4],
 }
 
-impl<T: Float> Op<T> for AvgPool2d {
+impl<T: Float> Op<T> for WindowAverage {
     fn name(&self) -> &str {
         "avg_pool2d"
     }
 
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        let g = PoolGeometry::new("avg_pool2d", x[0].shape(), self.k, self.stride)?;
+        let shape = x[0].shape();
+        let (h, w) = (shape[2], shape[3]);
+        let (ho, wo) = (self.rows.spans.len(), self.cols.spans.len());
         let data = x[0].data();
-        let scale = T::one() / T::of_f64((g.k * g.k) as f64);
-        let mut values = Vec::with_capacity(g.planes * g.ho * g.wo);
-        let offsets = g.window_offsets();
-        g.for_each_window(|_, top_left| {
-            let sum: T = offsets.iter().map(|&d| data[top_left + d]).sum();
-            values.push(sum * scale);
-        });
-        Tensor::from_vec(values, &g.output_shape())
+        let planes = shape[0] * shape[1];
+        let mut values = Vec::with_capacity(planes * ho * wo);
+        for plane in 0..planes {
+            let base = plane * h * w;
+            for &(y0, y1, dy) in &self.rows.spans {
+                for &(x0, x1, dx) in &self.cols.spans {
+                    let mut sum = T::zero();
+                    for y in y0..y1 {
+                        let row = base + y * w;
+                        sum += data[row + x0..row + x1].iter().copied().sum::<T>();
+                    }
+                    values.push(sum / T::of_f64((dy * dx) as f64));
+                }
+            }
+        }
+        Tensor::from_vec(values, &[shape[0], shape[1], ho, wo])
     }
 
     fn backward<'t>(
@@ -241,47 +274,59 @@ impl<T: Float> Op<T> for AvgPool2d {
         ctx: &BackwardCtx<'t, T>,
         grad: Var<'t, T>,
     ) -> Result<InputGrads<'t, T>> {
-        let geometry = PoolGeometry::new("avg_pool2d", &ctx.input(0).shape(), self.k, self.stride)?;
-        Ok(smallvec![Some(
-            grad.tape().apply(AvgPoolSpread { geometry }, &[grad])?
-        )])
+        let shape = ctx.input(0).shape();
+        let op = WindowSpread {
+            rows: self.rows.clone(),
+            cols: self.cols.clone(),
+            input: [shape[0], shape[1], shape[2], shape[3]],
+        };
+        Ok(smallvec![Some(grad.tape().apply(op, &[grad])?)])
     }
 }
 
-impl<T: Float> Op<T> for AvgPoolSpread {
+impl<T: Float> Op<T> for WindowSpread {
     fn name(&self) -> &str {
         "avg_pool2d_spread"
     }
 
     fn forward(&mut self, g: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        let geo = self.geometry;
-        let scale = T::one() / T::of_f64((geo.k * geo.k) as f64);
-        let mut dx = Tensor::zeros(&geo.input);
+        let [_, _, h, w] = self.input;
+        let mut dx = Tensor::zeros(&self.input);
         let d = dx.data_mut();
-        let grads = g[0].data();
-        let offsets = geo.window_offsets();
-        geo.for_each_window(|out, top_left| {
-            let share = grads[out] * scale;
-            for &o in &offsets {
-                d[top_left + o] += share;
+        let mut grads = g[0].data().iter();
+        let planes = self.input[0] * self.input[1];
+        for plane in 0..planes {
+            let base = plane * h * w;
+            for &(y0, y1, dy) in &self.rows.spans {
+                for &(x0, x1, dx) in &self.cols.spans {
+                    let share = *grads.next().expect("one gradient per window")
+                        / T::of_f64((dy * dx) as f64);
+                    for y in y0..y1 {
+                        let row = base + y * w;
+                        for v in &mut d[row + x0..row + x1] {
+                            *v += share;
+                        }
+                    }
+                }
             }
-        });
+        }
         Ok(dx)
     }
 
     fn backward<'t>(&self, _: &BackwardCtx<'t, T>, h: Var<'t, T>) -> Result<InputGrads<'t, T>> {
         // spreading is the adjoint of averaging, and vice versa
-        Ok(smallvec![Some(avg_pool2d(
-            h,
-            self.geometry.k,
-            self.geometry.stride
-        )?)])
+        let op = WindowAverage {
+            rows: self.rows.clone(),
+            cols: self.cols.clone(),
+        };
+        Ok(smallvec![Some(h.tape().apply(op, &[h])?)])
     }
 }
 
 /// Max pooling of `x: [n, c, h, w]` over `k × k` windows with `stride`:
 /// `[n, c, (h − k)/stride + 1, (w − k)/stride + 1]`. The gradient flows to
 /// each window's maximum; on ties, to the first in row-major order.
+/// [`max_pool2d_with`] takes PyTorch's other settings.
 ///
 /// ```
 /// use autodiff::{Tape, Tensor};
@@ -301,9 +346,29 @@ impl<T: Float> Op<T> for AvgPoolSpread {
 /// or stride.
 #[track_caller]
 pub fn max_pool2d<'t, T: Float>(x: Var<'t, T>, k: usize, stride: usize) -> Result<Var<'t, T>> {
+    max_pool2d_with(x, PoolOptions::new(k).stride(stride))
+}
+
+/// Max pooling with PyTorch's settings ([`PoolOptions`]: window and stride
+/// per direction, padding that never wins, `ceil_mode`).
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// use nn::ops::{max_pool2d_with, PoolOptions};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_vec((1..=10).map(f64::from).collect(), &[1, 1, 2, 5])?);
+/// // 2×2 windows, stride 2, ceil_mode: the last window holds one column
+/// let y = max_pool2d_with(x, PoolOptions::new(2).ceil_mode(true))?;
+/// assert_eq!(y.value().data(), &[7.0, 9.0, 10.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`PoolGeometry::with_options`], naming `max_pool2d`.
+#[track_caller]
+pub fn max_pool2d_with<'t, T: Float>(x: Var<'t, T>, options: PoolOptions) -> Result<Var<'t, T>> {
     let op = MaxPool2d {
-        k,
-        stride,
+        options,
         argmax: Vec::new(),
         input_shape: [0; 4],
     };
@@ -311,6 +376,7 @@ pub fn max_pool2d<'t, T: Float>(x: Var<'t, T>, k: usize, stride: usize) -> Resul
 }
 
 /// Average pooling of `x: [n, c, h, w]` over `k × k` windows with `stride`.
+/// [`avg_pool2d_with`] takes PyTorch's other settings.
 ///
 /// ```
 /// use autodiff::{Tape, Tensor};
@@ -326,5 +392,91 @@ pub fn max_pool2d<'t, T: Float>(x: Var<'t, T>, k: usize, stride: usize) -> Resul
 /// As [`max_pool2d`], naming `avg_pool2d`.
 #[track_caller]
 pub fn avg_pool2d<'t, T: Float>(x: Var<'t, T>, k: usize, stride: usize) -> Result<Var<'t, T>> {
-    x.tape().apply(AvgPool2d { k, stride }, &[x])
+    avg_pool2d_with(x, PoolOptions::new(k).stride(stride))
+}
+
+/// Average pooling with PyTorch's settings ([`PoolOptions`]); padding
+/// counts as zeros in the divisor (`count_include_pad = true`), a window
+/// cut off by `ceil_mode` is averaged over what is left of it.
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// use nn::ops::{avg_pool2d_with, PoolOptions};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_vec(vec![4.0, 8.0], &[1, 1, 1, 2])?);
+/// // a 1×2 window with 1 column of padding: [0 4] [8 0], each over 2
+/// let y = avg_pool2d_with(x, PoolOptions::new((1, 2)).padding((0, 1)))?;
+/// assert_eq!(y.value().data(), &[2.0, 4.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`PoolGeometry::with_options`], naming `avg_pool2d`.
+#[track_caller]
+pub fn avg_pool2d_with<'t, T: Float>(x: Var<'t, T>, options: PoolOptions) -> Result<Var<'t, T>> {
+    let g = PoolGeometry::with_options("avg_pool2d", &x.shape(), &options)?;
+    let (rows, cols) = g.spans();
+    x.tape().apply(WindowAverage { rows, cols }, &[x])
+}
+
+/// Adaptive average pooling (PyTorch's `adaptive_avg_pool2d`): `x: [n, c,
+/// h, w]` to `[n, c, oh, ow]`, output `(i, j)` the mean over rows
+/// `⌊i·h/oh⌋ .. ⌈(i+1)·h/oh⌉` and the columns likewise. `output = 1` is
+/// global average pooling.
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_vec((0..12).map(f64::from).collect(), &[1, 2, 2, 3])?);
+/// let y = nn::ops::adaptive_avg_pool2d(x, 1)?; // the mean of each channel
+/// assert_eq!(y.value().data(), &[2.5, 8.5]);
+/// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[1.0 / 6.0; 12]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming
+/// `adaptive_avg_pool2d` for an input that is not 4-D or has no rows or
+/// columns; [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for an
+/// output extent of 0.
+#[track_caller]
+pub fn adaptive_avg_pool2d<'t, T: Float>(
+    x: Var<'t, T>,
+    output: impl Into<Hw>,
+) -> Result<Var<'t, T>> {
+    let at = std::panic::Location::caller();
+    let Hw([oh, ow]) = output.into();
+    let shape = x.shape();
+    let &[_, _, h, w] = shape.as_slice() else {
+        return Err(autodiff::Error::shape(
+            "adaptive_avg_pool2d",
+            format!(
+                "input {} must be [n, c, h, w]",
+                autodiff::shape::fmt_shape(&shape)
+            ),
+        )
+        .at(at));
+    };
+    if oh == 0 || ow == 0 {
+        return Err(autodiff::Error::argument(
+            "adaptive_avg_pool2d",
+            format!("output {oh}×{ow} must be at least 1×1"),
+        )
+        .at(at));
+    }
+    if h == 0 || w == 0 {
+        return Err(autodiff::Error::shape(
+            "adaptive_avg_pool2d",
+            format!(
+                "input {} has no pixels to average",
+                autodiff::shape::fmt_shape(&shape)
+            ),
+        )
+        .at(at));
+    }
+    let op = WindowAverage {
+        rows: WindowSpans::adaptive(h, oh),
+        cols: WindowSpans::adaptive(w, ow),
+    };
+    x.tape().apply(op, &[x])
 }

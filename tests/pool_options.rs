@@ -1,0 +1,208 @@
+//! PyTorch's pooling settings — window and stride per direction, stride
+//! defaulting to the window, padding, `ceil_mode` — and adaptive average
+//! pooling, against loops written from PyTorch's definitions, and against
+//! finite differences.
+
+use autodiff::{gradcheck, GradcheckOptions, Tape, Tensor};
+use nn::ops::{adaptive_avg_pool2d, avg_pool2d_with, max_pool2d_with, PoolOptions};
+
+/// PyTorch's output extent: ⌊(n + 2p − k)/s⌋ + 1, or ⌈·⌉ with ceil_mode,
+/// less one when the last window would start past the input and its left
+/// padding.
+fn extent(n: usize, k: usize, s: usize, p: usize, ceil: bool) -> usize {
+    let span = n + 2 * p - k;
+    let mut out = if ceil { span.div_ceil(s) } else { span / s } + 1;
+    if ceil && (out - 1) * s >= n + p {
+        out -= 1;
+    }
+    out
+}
+
+/// Max (`max = true`) or average pooling by PyTorch's loops: window start
+/// `o·s − p`, end `min(start + k, n + p)`, the average's divisor taken
+/// before clipping the window to the input.
+fn direct(x: &Tensor<f64>, o: &PoolOptions, max: bool) -> Vec<f64> {
+    let [n, c, h, w] = <[usize; 4]>::try_from(x.shape()).unwrap();
+    let ([kh, kw], [sh, sw], [ph, pw]) = (o.kernel, o.stride, o.padding);
+    let (ho, wo) = (
+        extent(h, kh, sh, ph, o.ceil_mode),
+        extent(w, kw, sw, pw, o.ceil_mode),
+    );
+    let mut y = Vec::new();
+    for plane in 0..n * c {
+        for oy in 0..ho {
+            for ox in 0..wo {
+                let (ys, xs) = (
+                    (oy * sh) as isize - ph as isize,
+                    (ox * sw) as isize - pw as isize,
+                );
+                let ye = (ys + kh as isize).min((h + ph) as isize);
+                let xe = (xs + kw as isize).min((w + pw) as isize);
+                let divisor = ((ye - ys) * (xe - xs)) as f64;
+                let (ys, xs) = (ys.max(0), xs.max(0));
+                let (ye, xe) = (ye.min(h as isize), xe.min(w as isize));
+                let mut acc = if max { f64::NEG_INFINITY } else { 0.0 };
+                for yy in ys..ye {
+                    for xx in xs..xe {
+                        let v = x.data()[(plane * h + yy as usize) * w + xx as usize];
+                        acc = if max { acc.max(v) } else { acc + v };
+                    }
+                }
+                y.push(if max { acc } else { acc / divisor });
+            }
+        }
+    }
+    y
+}
+
+/// Values with distinct entries, so that finite differences do not cross a
+/// switch of a window's maximum.
+fn distinct(shape: &[usize], seed: u64) -> Tensor<f64> {
+    let u = Tensor::<f64>::rand_uniform(shape, 0.0, 1.0, seed);
+    let n = u.numel();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| u.data()[a].total_cmp(&u.data()[b]));
+    let mut v = vec![0.0; n];
+    for (rank, &i) in order.iter().enumerate() {
+        v[i] = rank as f64 / n as f64 - 0.5;
+    }
+    Tensor::from_vec(v, shape).unwrap()
+}
+
+fn cases() -> Vec<([usize; 4], PoolOptions)> {
+    vec![
+        ([2, 3, 7, 7], PoolOptions::new(3).stride(2).padding(1)),
+        ([1, 2, 5, 6], PoolOptions::new(2).ceil_mode(true)),
+        (
+            [1, 2, 7, 5],
+            PoolOptions::new(3).stride(2).padding(1).ceil_mode(true),
+        ),
+        ([2, 1, 6, 9], PoolOptions::new((2, 3)).stride((1, 2))),
+        (
+            [1, 1, 4, 7],
+            PoolOptions::new((3, 2))
+                .padding((1, 1))
+                .stride((2, 3))
+                .ceil_mode(true),
+        ),
+        ([1, 2, 8, 8], PoolOptions::new(2)), // the common case, fast path
+    ]
+}
+
+#[test]
+fn max_and_average_pooling_equal_pytorchs_loops_for_every_setting() {
+    for (k, (shape, o)) in cases().into_iter().enumerate() {
+        let x = distinct(&shape, 70 + k as u64);
+        let tape = Tape::new();
+        let xv = tape.var(x.clone());
+        for max in [true, false] {
+            let y = if max {
+                max_pool2d_with(xv, o)
+            } else {
+                avg_pool2d_with(xv, o)
+            }
+            .unwrap_or_else(|e| panic!("case {k}: {e}"));
+            let want = direct(&x, &o, max);
+            assert_eq!(
+                y.value().numel(),
+                want.len(),
+                "case {k} {o:?}: {:?}",
+                y.shape()
+            );
+            for (got, want) in y.value().data().iter().zip(&want) {
+                assert!(
+                    (got - want).abs() < 1e-14,
+                    "case {k} max {max} {o:?}: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_pooling_setting_passes_gradcheck() {
+    for (k, (shape, o)) in cases().into_iter().enumerate() {
+        let x = [distinct(&shape, 80 + k as u64)];
+        let options = GradcheckOptions::default();
+        gradcheck(|_, v| max_pool2d_with(v[0], o), &x, &options)
+            .unwrap_or_else(|e| panic!("max case {k} {o:?}: {e}"));
+        gradcheck(|_, v| avg_pool2d_with(v[0], o), &x, &options)
+            .unwrap_or_else(|e| panic!("avg case {k} {o:?}: {e}"));
+        // the averaging's adjoint is differentiable again
+        gradcheck(
+            |_, v| {
+                let loss = avg_pool2d_with(v[0].tanh()?, o)?.square()?.sum()?;
+                loss.grad(v[0])?.square()?.sum()
+            },
+            &x,
+            &options,
+        )
+        .unwrap_or_else(|e| panic!("avg second derivative, case {k}: {e}"));
+    }
+}
+
+#[test]
+fn adaptive_average_pooling_uses_pytorchs_windows() {
+    // rows ⌊i·h/oh⌋ .. ⌈(i+1)·h/oh⌉: for h = 5, oh = 3 that is 0..2, 1..4, 3..5
+    let x = Tensor::<f64>::rand_uniform(&[2, 3, 5, 7], -1.0, 1.0, 5);
+    let tape = Tape::new();
+    let y = adaptive_avg_pool2d(tape.var(x.clone()), (3, 4)).unwrap();
+    assert_eq!(y.shape().as_slice(), &[2, 3, 3, 4]);
+    let rows = [(0, 2), (1, 4), (3, 5)];
+    let cols = [(0, 2), (1, 4), (3, 6), (5, 7)];
+    let mut k = 0;
+    for plane in 0..6 {
+        for &(y0, y1) in &rows {
+            for &(x0, x1) in &cols {
+                let mut sum = 0.0;
+                for r in y0..y1 {
+                    for c in x0..x1 {
+                        sum += x.data()[(plane * 5 + r) * 7 + c];
+                    }
+                }
+                let want = sum / ((y1 - y0) * (x1 - x0)) as f64;
+                assert!((y.value().data()[k] - want).abs() < 1e-14);
+                k += 1;
+            }
+        }
+    }
+    // global average pooling, and its gradient check; output larger than input
+    for out in [(1, 1), (3, 4), (7, 9)] {
+        gradcheck(
+            |_, v| adaptive_avg_pool2d(v[0], out),
+            std::slice::from_ref(&x),
+            &GradcheckOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{out:?}: {e}"));
+    }
+}
+
+#[test]
+fn pooling_settings_that_cannot_work_are_refused_with_the_reason() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::<f64>::zeros(&[1, 1, 4, 4]));
+    let e = max_pool2d_with(x, PoolOptions::new(2).padding(2)).unwrap_err();
+    assert!(
+        e.to_string().contains("more than half the 2×2 window"),
+        "{e}"
+    );
+    let e = avg_pool2d_with(x, PoolOptions::new(5)).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("a 5×5 window does not fit input [1, 1, 4, 4]"),
+        "{e}"
+    );
+    let e = max_pool2d_with(x, PoolOptions::new(2).stride((0, 1))).unwrap_err();
+    assert!(e.to_string().contains("at least 1"), "{e}");
+    let e = adaptive_avg_pool2d(x, 0).unwrap_err();
+    assert!(e.to_string().contains("at least 1×1"), "{e}");
+    assert!(e.to_string().contains(file!()), "{e}");
+    let empty = tape.var(Tensor::<f64>::zeros(&[1, 1, 0, 3]));
+    assert!(adaptive_avg_pool2d(empty, 1).is_err());
+    // a padding whose double overflows: refused, not wrapped around
+    let e = max_pool2d_with(x, PoolOptions::new(usize::MAX).padding(usize::MAX / 2)).unwrap_err();
+    assert!(
+        e.to_string().contains("larger than memory can address"),
+        "{e}"
+    );
+}
