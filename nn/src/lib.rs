@@ -72,7 +72,8 @@ pub use autodiff;
 pub use data::files::FileError;
 pub use init::Init;
 pub use layers::{
-    Activation, AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Mlp, Sequential,
+    Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,
+    LayerNorm, Linear, MaxPool2d, Mlp, Sequential,
 };
 pub use model_file::{load, load_with, save, LoadOptions};
 pub use module::{join, Module};

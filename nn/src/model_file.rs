@@ -88,17 +88,20 @@ fn to_bytes<T: Float>(t: &Tensor<T>) -> (Dtype, Vec<u8>) {
 pub fn save<T: Float>(model: &dyn Module<T>, path: impl AsRef<Path>) -> Result<(), FileError> {
     let path = path.as_ref();
     let mut entries = BTreeMap::new();
-    model.visit_params("", &mut |name, p| {
-        let (dtype, bytes) = to_bytes(p.value());
+    let mut add = |name: &str, t: &Tensor<T>| {
+        let (dtype, bytes) = to_bytes(t);
         entries.insert(
             name.to_string(),
             Entry {
                 dtype,
-                shape: p.value().shape().to_vec(),
+                shape: t.shape().to_vec(),
                 bytes,
             },
         );
-    });
+    };
+    model.visit_params("", &mut |name, p| add(name, p.value()));
+    // buffers (BatchNorm's running statistics) go beside the parameters
+    model.visit_buffers("", &mut |name, t| add(name, t));
     let bytes = safetensors::serialize(entries.iter(), &None)
         .map_err(|e| FileError::new(path, format!("cannot encode the model: {}", explain(&e))))?;
     write_atomically(path, &bytes)
@@ -203,17 +206,19 @@ pub fn load_with<T: Float>(
     // read and check everything first, so that a bad file changes nothing
     let mut values: BTreeMap<String, Tensor<T>> = BTreeMap::new();
     let mut fault: Option<String> = None;
-    model.visit_params("", &mut |name, p| {
+    let mut read = |name: &str, shape: &[usize]| {
         if fault.is_some() {
             return;
         }
-        match read_tensor::<T>(&file, name, p.value().shape(), options) {
+        match read_tensor::<T>(&file, name, shape, options) {
             Ok(t) => {
                 values.insert(name.to_string(), t);
             }
             Err(e) => fault = Some(e),
         }
-    });
+    };
+    model.visit_params("", &mut |name, p| read(name, p.value().shape()));
+    model.visit_buffers("", &mut |name, t| read(name, t.shape()));
     if let Some(e) = fault {
         return Err(FileError::new(path, e));
     }
@@ -235,6 +240,11 @@ pub fn load_with<T: Float>(
     model.visit_params_mut("", &mut |name, p| {
         if let Some(t) = values.remove(name) {
             p.set_value(t).expect("shapes were checked");
+        }
+    });
+    model.visit_buffers_mut("", &mut |name, b| {
+        if let Some(t) = values.remove(name) {
+            *b = t;
         }
     });
     Ok(())

@@ -1,7 +1,7 @@
 //! [`Module`]: anything that runs forward on a [`Session`] and owns named
 //! parameters.
 
-use autodiff::{Float, Result, Var};
+use autodiff::{Float, Result, Tensor, Var};
 
 use crate::param::Param;
 use crate::session::Session;
@@ -44,6 +44,18 @@ pub trait Module<T: Float> {
     /// ```
     fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
         self.visit_params_mut("", &mut |_, p| f(p));
+    }
+
+    /// Visits the module's buffers by name: state saved with the model but
+    /// not trained, such as BatchNorm's running statistics (PyTorch's
+    /// buffers). None by default; containers forward it to their layers.
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+        let _ = (prefix, f);
+    }
+
+    /// Visits the buffers mutably (to load them).
+    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+        let _ = (prefix, f);
     }
 
     /// The parameter names in visiting order.
@@ -102,6 +114,21 @@ pub(crate) fn visit_weight_bias<P>(
     f: &mut dyn FnMut(&str, P),
 ) {
     f(&join(prefix, "weight"), weight);
+    if let Some(b) = bias {
+        f(&join(prefix, "bias"), b);
+    }
+}
+
+/// Visits an optional `weight` and `bias` (a normalisation's γ and β).
+pub(crate) fn visit_affine<P>(
+    prefix: &str,
+    weight: Option<P>,
+    bias: Option<P>,
+    f: &mut dyn FnMut(&str, P),
+) {
+    if let Some(w) = weight {
+        f(&join(prefix, "weight"), w);
+    }
     if let Some(b) = bias {
         f(&join(prefix, "bias"), b);
     }

@@ -1,6 +1,6 @@
 //! [`Sequential`]: modules applied one after another.
 
-use autodiff::{Float, Result, Var};
+use autodiff::{Float, Result, Tensor, Var};
 
 use crate::module::{join, Module};
 use crate::param::Param;
@@ -78,6 +78,18 @@ impl<T: Float> Module<T> for Sequential<T> {
     fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
         for layer in &mut self.layers {
             layer.for_each_param_mut(f);
+        }
+    }
+
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+        for (i, layer) in self.layers.iter().enumerate() {
+            layer.visit_buffers(&join(prefix, &i.to_string()), f);
+        }
+    }
+
+    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            layer.visit_buffers_mut(&join(prefix, &i.to_string()), f);
         }
     }
 }

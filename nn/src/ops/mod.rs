@@ -7,8 +7,10 @@
 
 mod conv;
 mod geometry;
+mod norm;
 mod pool;
 
 pub use conv::{conv2d, conv2d_with};
 pub use geometry::{ConvGeometry, ConvOptions, Hw, PoolGeometry, PoolOptions, WindowSpans};
+pub use norm::normalize;
 pub use pool::{adaptive_avg_pool2d, avg_pool2d, avg_pool2d_with, max_pool2d, max_pool2d_with};
