@@ -46,6 +46,13 @@ pub trait Module<T: Float> {
         self.visit_params_mut("", &mut |_, p| f(p));
     }
 
+    /// Freezes (`false`) or unfreezes (`true`) every parameter of the
+    /// module (see [`Param::set_trainable`]): fine-tuning a head on a
+    /// frozen body is `body.set_trainable(false)`.
+    fn set_trainable(&mut self, trainable: bool) {
+        self.for_each_param_mut(&mut |p| p.set_trainable(trainable));
+    }
+
     /// Visits the module's buffers by name: state saved with the model but
     /// not trained, such as BatchNorm's running statistics (PyTorch's
     /// buffers). None by default; containers forward it to their layers.

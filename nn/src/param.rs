@@ -32,6 +32,7 @@ pub struct ParamId(u64);
 pub struct Param<T: Float> {
     id: ParamId,
     value: Tensor<T>,
+    frozen: bool,
 }
 
 impl<T: Float> Param<T> {
@@ -40,6 +41,7 @@ impl<T: Float> Param<T> {
         Param {
             id: ParamId(NEXT_PARAM_ID.fetch_add(1, Ordering::Relaxed)),
             value,
+            frozen: false,
         }
     }
 
@@ -51,6 +53,34 @@ impl<T: Float> Param<T> {
     /// The current value.
     pub fn value(&self) -> &Tensor<T> {
         &self.value
+    }
+
+    /// Freezes (`false`) or unfreezes (`true`) the parameter: a frozen one
+    /// is bound to a training session's tape as a constant, so it gets no
+    /// gradient and no optimizer changes it (PyTorch's
+    /// `requires_grad_(False)`). [`Module::set_trainable`](crate::Module::set_trainable)
+    /// does it for a whole model or layer.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// use nn::{Linear, Module, Session};
+    /// let mut layer = Linear::from_tensors(Tensor::<f64>::eye(2), Some(Tensor::zeros(&[2])))?;
+    /// layer.weight.set_trainable(false);
+    /// let tape = Tape::new();
+    /// let s = Session::train(&tape);
+    /// let loss = layer.forward(&s, s.input(Tensor::ones(&[1, 2])))?.sum()?;
+    /// let grads = s.grads(loss)?;
+    /// assert!(grads.get(&layer.weight).is_none());      // frozen
+    /// assert!(grads.get(layer.bias.as_ref().unwrap()).is_some());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn set_trainable(&mut self, trainable: bool) {
+        self.frozen = !trainable;
+    }
+
+    /// Whether the parameter takes gradients (not frozen).
+    pub fn is_trainable(&self) -> bool {
+        !self.frozen
     }
 
     /// Mutable access to the elements (for optimizers and initialisers).
@@ -91,7 +121,9 @@ impl<T: Float> Param<T> {
 
 impl<T: Float> Clone for Param<T> {
     fn clone(&self) -> Self {
-        Param::new(self.value.clone())
+        let mut p = Param::new(self.value.clone());
+        p.frozen = self.frozen;
+        p
     }
 }
 

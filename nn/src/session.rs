@@ -72,7 +72,7 @@ impl<'t, T: Float> Session<'t, T> {
     /// The parameter as a value on the tape, bound on first use.
     pub fn param(&self, p: &Param<T>) -> Var<'t, T> {
         *self.bound.borrow_mut().entry(p.id()).or_insert_with(|| {
-            if self.training {
+            if self.training && p.is_trainable() {
                 self.tape.var(p.value().clone())
             } else {
                 self.tape.constant(p.value().clone())
@@ -230,6 +230,59 @@ impl<T: Float> ParamGrads<T> {
             }
         }
         Ok(self)
+    }
+
+    /// Scales all gradients together so that their global norm is at most
+    /// `max_norm` (PyTorch's `clip_grad_norm_`): when `‖g‖ > max_norm`,
+    /// every gradient is multiplied by `max_norm/‖g‖`. Returns the norm
+    /// before clipping.
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// use nn::{Param, ParamGrads};
+    /// let (a, b) = (Param::new(Tensor::<f64>::zeros(&[1])), Param::new(Tensor::zeros(&[1])));
+    /// let mut grads = ParamGrads::default();
+    /// grads.insert(&a, Tensor::from_vec(vec![3.0], &[1])?);
+    /// grads.insert(&b, Tensor::from_vec(vec![4.0], &[1])?);
+    /// assert_eq!(grads.clip_global_norm(1.0)?, 5.0);
+    /// assert!((grads.global_norm() - 1.0).abs() < 1e-15);
+    /// assert_eq!(grads.get(&a).unwrap().data(), &[0.6]); // the direction is kept
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a
+    /// `max_norm` that is negative or not finite;
+    /// [`ErrorKind::Anomaly`](autodiff::ErrorKind::Anomaly) when the
+    /// gradients' norm is NaN or infinite (nothing is scaled).
+    #[track_caller]
+    pub fn clip_global_norm(&mut self, max_norm: f64) -> Result<f64> {
+        let at = std::panic::Location::caller();
+        if !(max_norm.is_finite() && max_norm >= 0.0) {
+            return Err(autodiff::Error::argument(
+                "ParamGrads::clip_global_norm",
+                format!("max norm {max_norm} must be finite and ≥ 0"),
+            )
+            .at(at));
+        }
+        let norm = self.global_norm();
+        if !norm.is_finite() {
+            return Err(autodiff::Error::new(
+                autodiff::ErrorKind::Anomaly,
+                "ParamGrads::clip_global_norm",
+                format!("the gradients' norm is {norm}"),
+            )
+            .at(at));
+        }
+        if norm > max_norm {
+            let scale = T::of_f64(max_norm / norm);
+            for g in self.grads.values_mut() {
+                for v in g.data_mut() {
+                    *v *= scale;
+                }
+            }
+        }
+        Ok(norm)
     }
 
     /// The Euclidean norm of all gradients together, `√Σ g²`.

@@ -208,3 +208,150 @@ fn a_learning_rate_set_to_nan_fails_the_next_step_and_changes_no_weight() {
         assert_eq!(model.weight.value().data(), &[1.0]);
     }
 }
+
+#[test]
+fn adamw_decays_the_weights_apart_from_the_gradient() {
+    let (lr, wd, b1, b2, eps) = (0.05, 0.1, 0.9, 0.999, 1e-8);
+    let got = trajectory(
+        &mut nn::optim::AdamW::new(lr).unwrap().weight_decay(wd).unwrap(),
+        6,
+    );
+    let mut theta = START.to_vec();
+    let (mut m, mut v) = (vec![0.0; 3], vec![0.0; 3]);
+    let mut want = Vec::new();
+    for t in 1..=6 {
+        for i in 0..3 {
+            let g = theta[i]; // ∂(½θ²)/∂θ, taken before the decay
+            theta[i] *= 1.0 - lr * wd;
+            m[i] = b1 * m[i] + (1.0 - b1) * g;
+            v[i] = b2 * v[i] + (1.0 - b2) * g * g;
+            let (mh, vh) = (m[i] / (1.0 - b1.powi(t)), v[i] / (1.0 - b2.powi(t)));
+            theta[i] -= lr * mh / (vh.sqrt() + eps);
+        }
+        want.push(theta.clone());
+    }
+    assert_traj(&got, &want);
+}
+
+#[test]
+fn rmsprop_follows_its_rule_plain_centred_and_with_momentum() {
+    let (lr, alpha, eps, wd, mu) = (0.01, 0.9, 1e-8, 0.05, 0.5);
+    for (centered, momentum) in [(false, 0.0), (true, 0.0), (false, mu), (true, mu)] {
+        let mut opt = nn::optim::RmsProp::new(lr)
+            .unwrap()
+            .alpha(alpha)
+            .unwrap()
+            .eps(eps)
+            .unwrap()
+            .weight_decay(wd)
+            .unwrap()
+            .momentum(momentum)
+            .unwrap()
+            .centered(centered);
+        let got = trajectory(&mut opt, 6);
+        let mut theta = START.to_vec();
+        let (mut sq, mut avg, mut buf) = (vec![0.0; 3], vec![0.0; 3], vec![0.0; 3]);
+        let mut want = Vec::new();
+        for _ in 0..6 {
+            for i in 0..3 {
+                let g = theta[i] + wd * theta[i];
+                sq[i] = alpha * sq[i] + (1.0 - alpha) * g * g;
+                avg[i] = alpha * avg[i] + (1.0 - alpha) * g;
+                let denom = if centered {
+                    sq[i] - avg[i] * avg[i]
+                } else {
+                    sq[i]
+                }
+                .sqrt()
+                    + eps;
+                if momentum > 0.0 {
+                    buf[i] = momentum * buf[i] + g / denom;
+                    theta[i] -= lr * buf[i];
+                } else {
+                    theta[i] -= lr * g / denom;
+                }
+            }
+            want.push(theta.clone());
+        }
+        assert_traj(&got, &want);
+    }
+}
+
+#[test]
+fn clipping_scales_all_gradients_to_the_global_norm_only_when_above_it() {
+    let a = Param::new(Tensor::<f64>::zeros(&[2]));
+    let b = Param::new(Tensor::<f64>::zeros(&[1]));
+    let mut grads = ParamGrads::default();
+    grads.insert(&a, Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap());
+    grads.insert(&b, Tensor::from_vec(vec![2.0], &[1]).unwrap());
+    let mut small = grads.clone();
+    assert_eq!(small.clip_global_norm(10.0).unwrap(), 3.0);
+    assert_eq!(
+        small.get(&a).unwrap().data(),
+        &[1.0, 2.0],
+        "below the bound: unchanged"
+    );
+    assert_eq!(grads.clip_global_norm(1.5).unwrap(), 3.0);
+    assert_eq!(grads.get(&a).unwrap().data(), &[0.5, 1.0]);
+    assert_eq!(grads.get(&b).unwrap().data(), &[1.0]);
+    assert!(grads.clip_global_norm(f64::NAN).is_err());
+    let mut bad = ParamGrads::default();
+    bad.insert(
+        &a,
+        Tensor::from_vec(vec![f64::INFINITY, 0.0], &[2]).unwrap(),
+    );
+    let e = bad.clip_global_norm(1.0).unwrap_err();
+    assert_eq!(e.kind(), autodiff::ErrorKind::Anomaly);
+}
+
+#[test]
+fn frozen_parameters_get_no_gradient_and_no_update() {
+    let mut body = Linear::<f64>::new(3, 4, nn::Init::XavierUniform, 1);
+    let mut head = Linear::<f64>::new(4, 2, nn::Init::XavierUniform, 3);
+    body.set_trainable(false);
+    let before = body.weight.value().clone();
+    let mut opt = Adam::new(0.1).unwrap();
+    let x = Tensor::rand_uniform(&[5, 3], -1.0, 1.0, 4);
+    for _ in 0..3 {
+        let tape = Tape::new();
+        let s = Session::train(&tape);
+        let h = body
+            .forward(&s, s.input(x.clone()))
+            .unwrap()
+            .tanh()
+            .unwrap();
+        let loss = head
+            .forward(&s, h)
+            .unwrap()
+            .cross_entropy(&[0, 1, 0, 1, 1])
+            .unwrap();
+        let grads = s.grads(loss).unwrap();
+        assert_eq!(grads.len(), 2, "only the head's weight and bias");
+        assert!(grads.get(&body.weight).is_none());
+        opt.step(&mut body, &grads).unwrap();
+        opt.step(&mut head, &grads).unwrap();
+    }
+    assert_eq!(body.weight.value(), &before);
+    body.set_trainable(true);
+    assert!(body.weight.is_trainable() && body.bias.as_ref().unwrap().is_trainable());
+}
+
+#[test]
+fn adamw_and_rmsprop_refuse_hyperparameters_out_of_range() {
+    use nn::optim::{AdamW, RmsProp};
+    assert!(AdamW::<f64>::new(f64::NAN).is_err());
+    assert!(AdamW::<f64>::new(0.1).unwrap().weight_decay(-1.0).is_err());
+    assert!(AdamW::<f64>::new(0.1).unwrap().betas(1.0, 0.9).is_err());
+    assert!(RmsProp::<f64>::new(-0.1).is_err());
+    assert!(RmsProp::<f64>::new(0.1).unwrap().alpha(1.0).is_err());
+    assert!(RmsProp::<f64>::new(0.1).unwrap().eps(0.0).is_err());
+    assert!(RmsProp::<f64>::new(0.1)
+        .unwrap()
+        .momentum(f64::INFINITY)
+        .is_err());
+    let e = RmsProp::<f64>::new(0.1)
+        .unwrap()
+        .weight_decay(-2.0)
+        .unwrap_err();
+    assert!(e.to_string().contains("weight decay -2 is invalid"), "{e}");
+}

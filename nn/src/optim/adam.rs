@@ -35,6 +35,8 @@ pub struct Adam<T: Float> {
     beta2: f64,
     eps: f64,
     weight_decay: f64,
+    /// AdamW: the decay shrinks θ directly instead of joining the gradient.
+    decoupled: bool,
     state: IdMap<AdamState<T>>,
 }
 
@@ -59,6 +61,7 @@ impl<T: Float> Adam<T> {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            decoupled: false,
             state: IdMap::default(),
         })
     }
@@ -109,6 +112,12 @@ impl<T: Float> Optimizer<T> for Adam<T> {
             v >= 0.0
         })?;
         let (b1, b2, eps, wd, lr) = (self.beta1, self.beta2, self.eps, self.weight_decay, self.lr);
+        // Adam adds λθ to the gradient (L2); AdamW multiplies θ by 1 − ηλ
+        let (l2, shrink) = if self.decoupled {
+            (0.0, 1.0 - lr * wd)
+        } else {
+            (wd, 1.0)
+        };
         let state = &mut self.state;
         for_each_update("Adam::step", model, grads, |p, g| {
             let id = p.id();
@@ -122,11 +131,13 @@ impl<T: Float> Optimizer<T> for Adam<T> {
             let c1 = 1.0 - b1.powi(s.t);
             let c2 = 1.0 - b2.powi(s.t);
             let (tb1, tb2) = (T::of_f64(b1), T::of_f64(b2));
-            let (one, teps, twd) = (T::one(), T::of_f64(eps), T::of_f64(wd));
+            let (one, teps, twd) = (T::one(), T::of_f64(eps), T::of_f64(l2));
+            let tshrink = T::of_f64(shrink);
             let step = T::of_f64(lr / c1);
             let tc2 = T::of_f64(c2.sqrt());
             for i in 0..theta.len() {
                 let gi = g.data()[i] + twd * theta[i];
+                theta[i] *= tshrink;
                 s.m[i] = tb1 * s.m[i] + (one - tb1) * gi;
                 s.v[i] = tb2 * s.v[i] + (one - tb2) * gi * gi;
                 // η·m̂/(√v̂ + ε) with m̂ = m/c₁, √v̂ = √v/√c₂
@@ -141,5 +152,85 @@ impl<T: Float> Optimizer<T> for Adam<T> {
 
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+}
+
+/// AdamW (Loshchilov & Hutter, 2019; PyTorch's `AdamW`): Adam whose weight
+/// decay is decoupled from the gradient. Each step first shrinks
+/// `θ ← θ·(1 − ηλ)`, then takes Adam's step on the plain gradient:
+/// `m ← β₁m + (1 − β₁)g`, `v ← β₂v + (1 − β₂)g²`,
+/// `θ ← θ − η·m̂/(√v̂ + ε)`. Defaults as PyTorch: η given, β = (0.9, 0.999),
+/// ε = 1e-8, λ = 0.01.
+///
+/// ```
+/// use autodiff::Tensor;
+/// use nn::optim::{AdamW, Optimizer};
+/// use nn::{Linear, ParamGrads};
+/// let mut layer = Linear::from_tensors(Tensor::from_vec(vec![2.0f64], &[1, 1])?, None)?;
+/// let mut grads = ParamGrads::default();
+/// grads.insert(&layer.weight, Tensor::from_vec(vec![0.0], &[1, 1])?);
+/// let mut opt = AdamW::new(0.1)?.weight_decay(0.5)?;
+/// opt.step(&mut layer, &grads)?;
+/// // a zero gradient: only the decay acts, θ·(1 − 0.1·0.5)
+/// assert!((layer.weight.value().data()[0] - 1.9).abs() < 1e-12);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct AdamW<T: Float>(Adam<T>);
+
+impl<T: Float> AdamW<T> {
+    /// AdamW with learning rate `lr` and PyTorch's defaults.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a rate
+    /// that is not finite and ≥ 0.
+    #[track_caller]
+    pub fn new(lr: f64) -> Result<Self> {
+        let mut adam = Adam::new(lr)?;
+        adam.decoupled = true;
+        adam.weight_decay = 0.01;
+        Ok(AdamW(adam))
+    }
+
+    /// The moment decay rates β₁, β₂ (each in [0, 1)).
+    ///
+    /// # Errors
+    /// As [`Adam::betas`].
+    #[track_caller]
+    pub fn betas(self, beta1: f64, beta2: f64) -> Result<Self> {
+        Ok(AdamW(self.0.betas(beta1, beta2)?))
+    }
+
+    /// ε (> 0).
+    ///
+    /// # Errors
+    /// As [`Adam::eps`].
+    #[track_caller]
+    pub fn eps(self, eps: f64) -> Result<Self> {
+        Ok(AdamW(self.0.eps(eps)?))
+    }
+
+    /// The decoupled decay λ (≥ 0).
+    ///
+    /// # Errors
+    /// As [`Adam::weight_decay`].
+    #[track_caller]
+    pub fn weight_decay(self, lambda: f64) -> Result<Self> {
+        Ok(AdamW(self.0.weight_decay(lambda)?))
+    }
+}
+
+impl<T: Float> Optimizer<T> for AdamW<T> {
+    #[track_caller]
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) -> Result<()> {
+        self.0.step(model, grads)
+    }
+
+    fn lr(&self) -> f64 {
+        self.0.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.0.lr = lr;
     }
 }

@@ -2,10 +2,12 @@
 //! returned, and learning-rate schedules.
 
 mod adam;
+mod rmsprop;
 mod schedule;
 mod sgd;
 
-pub use adam::Adam;
+pub use adam::{Adam, AdamW};
+pub use rmsprop::RmsProp;
 pub use schedule::{CosineLr, LrSchedule, StepLr};
 pub use sgd::Sgd;
 
