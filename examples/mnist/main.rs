@@ -38,6 +38,9 @@ enum Model {
     Lenet,
     /// An MLP 784 → 256 → 128 → 10 with ReLU
     Mlp,
+    /// A small VGG-style CNN: 3×3 convolutions with batch norm, max
+    /// pooling, global average pooling, dropout 0.25 (nn::models::vgg_small)
+    Vgg,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -87,9 +90,10 @@ struct Args {
     load: Option<PathBuf>,
     /// Rows per chunk of a batch, chunks run on rayon's threads
     /// (`nn::chunked`; 0: one sweep over the whole batch). The results do
-    /// not depend on the number of threads
-    #[arg(long, default_value_t = 32)]
-    chunk_rows: usize,
+    /// not depend on the number of threads [default: 32; 0 for vgg, whose
+    /// batch norm should see the whole batch]
+    #[arg(long)]
+    chunk_rows: Option<usize>,
     /// Train data-parallel as one rank of an `mpirun` job: each process
     /// takes its shard of every global batch of --batch examples (needs the
     /// cargo feature mpi)
@@ -155,7 +159,22 @@ fn train(args: &Args, job: &job::Job) -> Result<(), Box<dyn std::error::Error>> 
     let mut net = match args.model {
         Model::Lenet => models::lenet5::<f32>(Init::HeUniform, args.seed)?,
         Model::Mlp => models::image_mlp::<f32>(784, &[256, 128], Init::HeUniform, args.seed)?,
+        Model::Vgg => {
+            if job.size() > 1 {
+                // each process would keep running statistics of its own shard
+                return Err(
+                    "--model vgg cannot train --distributed: its batch norm's running \
+                            statistics are not shared between processes"
+                        .into(),
+                );
+            }
+            models::vgg_small::<f32>(0.25, Init::HeUniform, args.seed)?
+        }
     };
+    let chunk_rows = args.chunk_rows.unwrap_or(match args.model {
+        Model::Vgg => 0,
+        Model::Lenet | Model::Mlp => 32,
+    });
     say!(
         "{:?}: {} parameters, {:?} lr {}, batch {}{}\n",
         args.model,
@@ -235,10 +254,10 @@ fn train(args: &Args, job: &job::Job) -> Result<(), Box<dyn std::error::Error>> 
             if !batch.is_empty() {
                 let labels: Vec<usize> = batch.iter().map(|&i| train.labels[i]).collect();
                 let x = train.images.to_tensor(batch)?;
-                let chunk_rows = if args.chunk_rows == 0 {
+                let chunk_rows = if chunk_rows == 0 {
                     batch.len()
                 } else {
-                    args.chunk_rows
+                    chunk_rows
                 };
                 let (value, g) = grads_in_chunks(&x, chunk_rows, |s, x, rows| {
                     net.forward(s, x)?.cross_entropy(&labels[rows])

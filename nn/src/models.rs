@@ -3,7 +3,10 @@
 use autodiff::{Float, Result};
 
 use crate::init::Init;
-use crate::layers::{Activation, Conv2d, Flatten, Linear, MaxPool2d, Sequential};
+use crate::layers::{
+    Activation, AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d,
+    Sequential,
+};
 
 /// LeNet-5 in today's form (LeCun et al. 1989/1998, with ReLU and max
 /// pooling), for `[n, 1, 28, 28]` images and 10 classes:
@@ -76,4 +79,60 @@ pub fn image_mlp<T: Float>(
         init,
         seed + 2 * hidden.len() as u64,
     )))
+}
+
+/// A small VGG-style CNN for `[n, 1, 28, 28]` images and 10 classes (after
+/// Simonyan & Zisserman 2015: stacks of 3×3 convolutions, each with
+/// batch normalisation, between 2×2 max-poolings; global average pooling
+/// and dropout before the classifier):
+///
+/// `[conv 3×3 (16) → BN → ReLU] × 2 → max-pool 2 → [conv 3×3 (32) → BN →
+/// ReLU] × 2 → max-pool 2 → conv 3×3 (64) → BN → ReLU → global average
+/// pool → flatten (64) → dropout (p) → 10`
+///
+/// All convolutions have padding 1 and no bias (the batch norm's shift
+/// takes its place). Train it in a [`Session::train`](crate::Session::train)
+/// and evaluate in a [`Session::eval`](crate::Session::eval): batch norm and
+/// dropout behave differently in the two.
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// use nn::{models, Init, Module, Session};
+/// let net = models::vgg_small::<f32>(0.25, Init::HeUniform, 0)?;
+/// let tape = Tape::new();
+/// let s = Session::eval(&tape);
+/// assert_eq!(net.forward(&s, s.input(Tensor::zeros(&[2, 1, 28, 28])))?.shape().as_slice(), &[2, 10]);
+/// assert!(net.param_names().contains(&"1.weight".to_string())); // the first batch norm's γ
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a dropout
+/// probability outside [0, 1].
+#[track_caller]
+pub fn vgg_small<T: Float>(dropout: f64, init: Init, seed: u64) -> Result<Sequential<T>> {
+    let mut net = Sequential::new();
+    let mut channels = 1;
+    let blocks: [(&[usize], bool); 3] = [(&[16, 16], true), (&[32, 32], true), (&[64], false)];
+    let mut layer_seed = seed;
+    for (widths, pool) in blocks {
+        for &width in widths {
+            let mut conv = Conv2d::new(channels, width, (3, 3), 1, 1, init, layer_seed)?;
+            conv.bias = None;
+            net = net
+                .push(conv)
+                .push(BatchNorm2d::new(width)?)
+                .push(Activation::Relu);
+            channels = width;
+            layer_seed += 2;
+        }
+        if pool {
+            net = net.push(MaxPool2d::new(2));
+        }
+    }
+    Ok(net
+        .push(AdaptiveAvgPool2d::new(1))
+        .push(Flatten)
+        .push(Dropout::new(dropout, seed.wrapping_add(1000))?)
+        .push(Linear::new(channels, 10, init, layer_seed)))
 }
