@@ -266,3 +266,23 @@ fn every_operation_the_sources_define_has_a_row() {
     let unknown: Vec<_> = listed.difference(&defined).collect();
     assert!(unknown.is_empty(), "rows for no operation: {unknown:?}");
 }
+
+#[test]
+fn every_operation_is_in_the_table() {
+    // autodiff's operations are listed in the table of autodiff/src/ops/mod.rs,
+    // nn's in nn/src/ops/mod.rs
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tables = [
+        std::fs::read_to_string(root.join("autodiff/src/ops/mod.rs")).unwrap(),
+        std::fs::read_to_string(root.join("nn/src/ops/mod.rs")).unwrap(),
+    ]
+    .concat();
+    let missing: Vec<String> = names_in_sources()
+        .into_iter()
+        .filter(|name| !tables.contains(&format!("| `{name}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "operations missing from the tables: {missing:?}"
+    );
+}

@@ -38,18 +38,29 @@ fn pytorch_weights_give_pytorchs_logits_in_tapegrads_lenet5() {
         images: Param::new(Tensor::zeros(&[8, 1, 28, 28])),
         logits: Param::new(Tensor::zeros(&[8, 10])),
     };
-    nn::load(&mut reference, format!("{DATA}/pytorch_lenet5_reference.safetensors")).unwrap();
+    nn::load(
+        &mut reference,
+        format!("{DATA}/pytorch_lenet5_reference.safetensors"),
+    )
+    .unwrap();
 
     // the images are MNIST's first test images as tapegrad reads them
     let mnist = load_mnist(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")).unwrap();
-    let ours = mnist.test.images.to_tensor::<f32>(&(0..8).collect::<Vec<_>>()).unwrap();
+    let ours = mnist
+        .test
+        .images
+        .to_tensor::<f32>(&(0..8).collect::<Vec<_>>())
+        .unwrap();
     let pixels_apart = ours
         .data()
         .iter()
         .zip(reference.images.value().data())
         .map(|(a, b)| (a - b).abs())
         .fold(0f32, f32::max);
-    assert!(pixels_apart <= 1e-7, "preprocessing differs by {pixels_apart}");
+    assert!(
+        pixels_apart <= 1e-7,
+        "preprocessing differs by {pixels_apart}"
+    );
 
     let tape = Tape::new();
     let s = Session::eval(&tape);
@@ -67,6 +78,14 @@ fn pytorch_weights_give_pytorchs_logits_in_tapegrads_lenet5() {
     assert!(apart <= 1e-5, "logits differ by {apart}");
     // and the logits mean something: the predictions are MNIST's labels
     let predicted: Vec<usize> = logits.data().chunks(10).map(nn::loss::argmax).collect();
-    let right = predicted.iter().zip(&mnist.test.labels).filter(|(p, l)| p == l).count();
-    assert!(right >= 7, "{predicted:?} against {:?}", &mnist.test.labels[..8]);
+    let right = predicted
+        .iter()
+        .zip(&mnist.test.labels)
+        .filter(|(p, l)| p == l)
+        .count();
+    assert!(
+        right >= 7,
+        "{predicted:?} against {:?}",
+        &mnist.test.labels[..8]
+    );
 }

@@ -2,41 +2,6 @@
 //! by forward mode, Jacobian-vector products, Hessians and Hessian-vector
 //! products.
 //!
-//! # Passing a function
-//!
-//! Each takes `f: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>`: a function
-//! that works on a tape of any lifetime. Three ways to write one:
-//!
-//! - a closure written in the call: `hessian(|x| x.square()?.sum(), &w)`;
-//! - a `fn` item: `fn loss<'t>(x: Var<'t, f64>) -> Result<Var<'t, f64>>`;
-//! - a closure kept in a variable, to use it twice (say for `f(w)` and
-//!   its Hessian): wrap it in [`function`]. Without it rustc fixes the
-//!   closure's lifetimes at its first use and then rejects it ("lifetime
-//!   may not live long enough"); `function` states the bound where the
-//!   closure is written. Pass it by reference to keep it: `hessian(&f, &w)`.
-//!
-//! A closure may capture tensors (by reference or by `move`) and put them
-//! on the tape it is given with `x.tape().constant(…)`.
-//!
-//! ```
-//! use autodiff::{function, hessian, jacobian, Result, Tape, Tensor, Var};
-//! // a fn item
-//! fn cube<'t>(x: Var<'t, f64>) -> Result<Var<'t, f64>> {
-//!     x.powi(3)?.sum()
-//! }
-//! let w = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
-//! assert_eq!(hessian(cube, &w)?.data(), &[6.0, 0.0, 0.0, 12.0]);
-//!
-//! // a stored closure capturing a tensor, used three times
-//! let a = Tensor::from_vec(vec![3.0, -1.0], &[2])?;
-//! let f = function(|x: Var<'_, f64>| x.mul(x.tape().constant(a.clone()))?.square()?.sum());
-//! let tape = Tape::new();
-//! assert_eq!(f(tape.var(w.clone()))?.value().item()?, 9.0 + 4.0); // f(w) = Σ (a·w)²
-//! assert_eq!(jacobian(&f, &w)?.data(), &[18.0, 4.0]);              // 2a²w
-//! assert_eq!(hessian(&f, &w)?.data(), &[18.0, 0.0, 0.0, 2.0]);     // diag(2a²)
-//! # Ok::<(), autodiff::Error>(())
-//! ```
-//!
 //! Forward mode uses the double-VJP trick: the recorded VJP `u ↦ Jᵀu` is
 //! linear in `u`, so its own VJP with seed `v` is `(Jᵀ)ᵀv = Jv`. Second
 //! derivatives differentiate a recorded gradient again (reverse over
@@ -49,18 +14,40 @@ use crate::shape::{numel, Shape};
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 
-/// Returns `f` unchanged, with the bound that lets it be stored in a
-/// variable and passed to [`jacobian`], [`hessian`], [`jvp`], [`hvp`] and
-/// [`jacobian_fwd`] (see the [module documentation](self) for why a plain
-/// stored closure is rejected).
+/// Returns `f` unchanged, with the bound that lets a closure be stored in
+/// a variable and passed to [`jacobian`], [`hessian`], [`jvp`], [`hvp`] and
+/// [`jacobian_fwd`].
+///
+/// Each takes `f: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>`: a function
+/// that works on a tape of any lifetime. Three ways to write one:
+///
+/// - a closure written in the call: `hessian(|x| x.square()?.sum(), &w)`;
+/// - a `fn` item: `fn loss<'t>(x: Var<'t, f64>) -> Result<Var<'t, f64>>`;
+/// - a closure kept in a variable, to use it twice (say for `f(w)` and
+///   its Hessian): wrap it in [`function`]. Without it rustc fixes the
+///   closure's lifetimes at its first use and then rejects it ("lifetime
+///   may not live long enough"); `function` states the bound where the
+///   closure is written. Pass it by reference to keep it: `hessian(&f, &w)`.
+///
+/// A closure may capture tensors (by reference or by `move`) and put them
+/// on the tape it is given with `x.tape().constant(…)`.
 ///
 /// ```
-/// use autodiff::{function, hvp, Tensor, Var};
-/// let f = function(|x: Var<'_, f64>| x.square()?.sum()); // f = Σx², H = 2I
-/// let x = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
-/// let v = Tensor::from_vec(vec![1.0, -1.0], &[2])?;
-/// assert_eq!(hvp(&f, &x, &v)?.data(), &[2.0, -2.0]);
-/// assert_eq!(hvp(&f, &x, &x)?.data(), &[2.0, 4.0]); // reused
+/// use autodiff::{function, hessian, jacobian, Result, Tape, Tensor, Var};
+/// // a fn item
+/// fn cube<'t>(x: Var<'t, f64>) -> Result<Var<'t, f64>> {
+///     x.powi(3)?.sum()
+/// }
+/// let w = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
+/// assert_eq!(hessian(cube, &w)?.data(), &[6.0, 0.0, 0.0, 12.0]);
+///
+/// // a stored closure capturing a tensor, used three times
+/// let a = Tensor::from_vec(vec![3.0, -1.0], &[2])?;
+/// let f = function(|x: Var<'_, f64>| x.mul(x.tape().constant(a.clone()))?.square()?.sum());
+/// let tape = Tape::new();
+/// assert_eq!(f(tape.var(w.clone()))?.value().item()?, 9.0 + 4.0); // f(w) = Σ (a·w)²
+/// assert_eq!(jacobian(&f, &w)?.data(), &[18.0, 4.0]);              // 2a²w
+/// assert_eq!(hessian(&f, &w)?.data(), &[18.0, 0.0, 0.0, 2.0]);     // diag(2a²)
 /// # Ok::<(), autodiff::Error>(())
 /// ```
 pub fn function<T, F>(f: F) -> F
@@ -81,6 +68,8 @@ where
 /// assert_eq!(j.data(), &[0.25, -0.25, -0.25, 0.25]); // diag(ŷ) − ŷŷᵀ at ŷ = ½
 /// # Ok::<(), autodiff::Error>(())
 /// ```
+///
+/// See [`function`] for the ways to pass `f`.
 ///
 /// # Errors
 /// Whatever `f` returns, and the errors of [`Var::jacobian`].
@@ -108,6 +97,8 @@ where
 /// assert_eq!(jv.data(), &[2.0, 2.0]);
 /// # Ok::<(), autodiff::Error>(())
 /// ```
+///
+/// See [`function`] for the ways to pass `f`.
 ///
 /// # Errors
 /// Whatever `f` returns; [`ErrorKind::Shape`](crate::ErrorKind::Shape)
@@ -139,6 +130,8 @@ where
 /// assert!(fwd.max_abs_diff(&rev)? < 1e-15);
 /// # Ok::<(), autodiff::Error>(())
 /// ```
+///
+/// See [`function`] for the ways to pass `f`.
 ///
 /// # Errors
 /// Whatever `f` returns.
@@ -182,6 +175,8 @@ fn transposed_vjp<'t, T: Float>(y: Var<'t, T>, x: Var<'t, T>) -> Result<(Var<'t,
 /// # Ok::<(), autodiff::Error>(())
 /// ```
 ///
+/// See [`function`] for the ways to pass `f`.
+///
 /// # Errors
 /// Whatever `f` returns; [`ErrorKind::Shape`](crate::ErrorKind::Shape)
 /// when `f(x)` is not a single element or `v`'s shape is not `x`'s.
@@ -211,6 +206,8 @@ where
 /// assert_eq!(h.data(), &[10.0, 6.0, 6.0, 0.0]);
 /// # Ok::<(), autodiff::Error>(())
 /// ```
+///
+/// See [`function`] for the ways to pass `f`.
 ///
 /// # Errors
 /// Whatever `f` returns; [`ErrorKind::Shape`](crate::ErrorKind::Shape)
