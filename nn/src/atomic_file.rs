@@ -15,7 +15,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::data::files::FileError;
+use crate::error::FileError;
 
 /// Writes `contents` to `path` atomically and durably (see the module
 /// documentation). Two writers saving to different targets in one folder
@@ -45,7 +45,7 @@ pub fn write_atomically(path: impl AsRef<Path>, contents: &[u8]) -> Result<(), F
     let name = path
         .file_name()
         .ok_or_else(|| FileError::new(path, "cannot write: the path does not name a file"))?;
-    let fail = |what: &str, e: std::io::Error| FileError::new(path, format!("cannot {what}: {e}"));
+    let fail = |what: &str, e: std::io::Error| FileError::io(path, what, e);
     // a hidden, unique temporary beside the target: `.name.XXXXXX.tmp`
     let prefix = format!(".{}.", name.to_string_lossy());
     let mut builder = tempfile::Builder::new();

@@ -51,6 +51,7 @@ pub mod approximation;
 mod atomic_file;
 pub mod chunked;
 pub mod data;
+mod error;
 #[cfg(feature = "mpi")]
 pub mod distributed;
 mod init;
@@ -69,7 +70,7 @@ mod session;
 
 pub use atomic_file::write_atomically;
 pub use autodiff;
-pub use data::files::FileError;
+pub use error::FileError;
 pub use init::Init;
 pub use layers::{
     Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,

@@ -22,7 +22,7 @@ use safetensors::tensor::{Dtype, SafeTensors, View};
 use safetensors::SafeTensorError;
 
 use crate::atomic_file::write_atomically;
-use crate::data::files::FileError;
+use crate::error::FileError;
 use crate::module::Module;
 
 /// One parameter, as safetensors writes it (little-endian bytes).
@@ -195,7 +195,7 @@ pub fn load_with<T: Float>(
 ) -> Result<(), FileError> {
     let path = path.as_ref();
     let bytes =
-        std::fs::read(path).map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
+        std::fs::read(path).map_err(|e| FileError::io(path, "read", e))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| {
         FileError::new(
             path,

@@ -7,43 +7,17 @@
 //! per dimension — followed by exactly the product of the extents in bytes.
 //! Images have 3 dimensions (magic `0x00000803`), labels 1 (`0x00000801`).
 
-use std::fmt;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use autodiff::{Float, Tensor};
 use flate2::read::MultiGzDecoder;
 
-/// A data or model file that could not be read or written: the file and
-/// what was wrong.
-#[derive(Debug)]
-pub struct FileError {
-    /// The file.
-    pub path: PathBuf,
-    /// What was wrong with it.
-    pub message: String,
-}
-
-impl FileError {
-    pub(crate) fn new(path: &Path, message: impl Into<String>) -> Self {
-        FileError {
-            path: path.to_path_buf(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for FileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
-    }
-}
-
-impl std::error::Error for FileError {}
+pub use crate::error::FileError;
 
 /// The bytes of a file, decompressed when it is gzip (magic `1f 8b`).
 fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, FileError> {
-    let raw = std::fs::read(path).map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
+    let raw = std::fs::read(path).map_err(|e| FileError::io(path, "read", e))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         // Every member of the file, as gzip (RFC 1952 §2.2) and gunzip read
         // it: a second member is the continuation of the data, and bytes

@@ -1,15 +1,15 @@
-//! Data: the four TensorFlow Playground datasets and their seven input
+//! Data: the six TensorFlow Playground datasets and their seven input
 //! features, MNIST and the UCI 8×8 digits ([`files`]), seeded train/test
 //! splits, a shuffling mini-batch iterator, and its split across the
 //! processes of a data-parallel job.
 
 mod batches;
 pub mod files;
-mod playground;
+mod plane_sets;
 mod sharded;
 
 pub use batches::{train_test_split, Batches};
-pub use playground::{features, Dataset, Feature, Points, Problem};
+pub use plane_sets::{features, Dataset, Feature, Points, Problem};
 pub use sharded::{Shard, ShardedBatches};
 
 use autodiff::{Error, Float, Result, Tensor};
