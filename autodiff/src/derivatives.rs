@@ -1,18 +1,66 @@
 //! Derivatives of functions `f: Tensor → Tensor`: Jacobians by reverse and
-//! by forward mode, Jacobian-vector products, Hessians and Hessian-vector
-//! products.
+//! by forward mode ([`Var::jacobian`] for a value already on a tape),
+//! Jacobian-vector products, Hessians and Hessian-vector products.
 //!
 //! Forward mode uses the double-VJP trick: the recorded VJP `u ↦ Jᵀu` is
 //! linear in `u`, so its own VJP with seed `v` is `(Jᵀ)ᵀv = Jv`. Second
 //! derivatives differentiate a recorded gradient again (reverse over
 //! reverse).
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::float::Float;
 use crate::kernels::layout;
 use crate::shape::{numel, Shape};
-use crate::tape::{Tape, Var};
+use crate::tape::{Slot, Tape, Var};
 use crate::tensor::Tensor;
+
+impl<'t, T: Float> Var<'t, T> {
+    /// The Jacobian `∂self/∂wrt`, of shape `self.shape ++ wrt.shape`, built by
+    /// one reverse sweep per element of `self` (row `i` is the VJP with the
+    /// `i`-th unit seed). `wrt` may be any value on the tape, not only a leaf.
+    ///
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
+    /// let y = x.mul(x)?; // ∂y/∂x = diag(2x)
+    /// assert_eq!(y.jacobian(x)?.data(), &[2.0, 0.0, 0.0, 4.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Graph`] when `wrt` is on another tape; errors of the
+    /// backward rules.
+    #[track_caller]
+    pub fn jacobian(self, wrt: Var<'t, T>) -> Result<Tensor<T>> {
+        if wrt.tape.id() != self.tape.id() {
+            return Err(Error::new(
+                ErrorKind::Graph,
+                "jacobian",
+                "the input belongs to another tape than the output",
+            )
+            .at_caller());
+        }
+        let out_shape = self.shape();
+        let in_shape = wrt.shape();
+        let (m, n) = (numel(&out_shape), numel(&in_shape));
+        let mut jac = vec![T::zero(); m * n];
+        for i in 0..m {
+            let mut seed = vec![T::zero(); m];
+            seed[i] = T::one();
+            let seed = Tensor::from_parts(seed, out_shape.clone());
+            let mut slots = self
+                .tape
+                .sweep(self.id, Slot::Value(seed), false, &[wrt.id])
+                .at_caller()?;
+            if let Some(Some(Slot::Value(g))) = slots.get_mut(wrt.id).map(Option::take) {
+                jac[i * n..(i + 1) * n].copy_from_slice(g.data());
+            }
+        }
+        let shape: Shape = out_shape.iter().chain(in_shape.iter()).copied().collect();
+        Ok(Tensor::from_parts(jac, shape))
+    }
+}
 
 /// Returns `f` unchanged, with the bound that lets a closure be stored in
 /// a variable and passed to [`jacobian`], [`hessian`], [`jvp`], [`hvp`] and

@@ -50,9 +50,7 @@ mod check;
 mod derivatives;
 mod error;
 mod float;
-mod grads;
 pub mod kernels;
-mod op;
 mod ops;
 pub mod shape;
 mod tape;
@@ -62,10 +60,10 @@ pub use check::{gradcheck, GradcheckOptions, GradcheckReport, GradcheckWorst};
 pub use derivatives::{function, hessian, hvp, jacobian, jacobian_fwd, jvp};
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use float::Float;
-pub use grads::Grads;
-pub use op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 pub use shape::Shape;
-pub use tape::{GradHook, Tape, Var, VarGrads};
+pub use tape::{
+    BackwardCtx, GradHook, Grads, InputGrads, Op, Tape, ValueGrads, ValuesCtx, Var, VarGrads,
+};
 pub use tensor::pool as tensor_pool;
 pub use tensor::Tensor;
 

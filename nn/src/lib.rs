@@ -51,9 +51,9 @@ pub mod approximation;
 mod atomic_file;
 pub mod chunked;
 pub mod data;
-mod error;
 #[cfg(feature = "mpi")]
 pub mod distributed;
+mod error;
 mod init;
 pub mod layers;
 pub mod loss;

@@ -194,8 +194,7 @@ pub fn load_with<T: Float>(
     options: LoadOptions,
 ) -> Result<(), FileError> {
     let path = path.as_ref();
-    let bytes =
-        std::fs::read(path).map_err(|e| FileError::io(path, "read", e))?;
+    let bytes = std::fs::read(path).map_err(|e| FileError::io(path, "read", e))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| {
         FileError::new(
             path,

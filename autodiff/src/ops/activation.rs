@@ -7,7 +7,7 @@ use smallvec::smallvec;
 use crate::error::Result;
 use crate::float::Float;
 use crate::kernels::elementwise;
-use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
+use crate::tape::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 

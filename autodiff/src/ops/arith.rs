@@ -13,7 +13,7 @@ use smallvec::smallvec;
 use crate::error::Result;
 use crate::float::Float;
 use crate::kernels::{elementwise, reduce};
-use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
+use crate::tape::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 
@@ -365,7 +365,7 @@ impl<'t, T: Float> Var<'t, T> {
     /// let y = x.rsub_scalar(1.0)?;
     /// assert_eq!(y.value().data(), &[0.0, 3.0]);
     /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[-1.0, -1.0]);
-    /// assert_eq!((1.0 - x).value().data(), y.value().data());
+    /// assert_eq!((1.0f64 - x).value().data(), y.value().data());
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     #[track_caller]
@@ -393,7 +393,7 @@ impl<'t, T: Float> Var<'t, T> {
     /// let y = x.rdiv_scalar(8.0)?;
     /// assert_eq!(y.value().data(), &[4.0, -2.0]);
     /// assert_eq!(y.sum()?.backward()?.wrt(x)?.data(), &[-2.0, -0.5]); // −8/x²
-    /// assert_eq!((8.0 / x).value().data(), y.value().data());
+    /// assert_eq!((8.0f64 / x).value().data(), y.value().data());
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     #[track_caller]

@@ -14,8 +14,8 @@ use smallvec::smallvec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::float::Float;
 use crate::kernels::reduce;
-use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::shape::fmt_shape;
+use crate::tape::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 

@@ -17,8 +17,8 @@ use smallvec::smallvec;
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::{gemm, reduce};
-use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::shape::{fmt_shape, Shape};
+use crate::tape::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 

@@ -11,8 +11,8 @@ use smallvec::smallvec;
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::reduce;
-use crate::op::{BackwardCtx, InputGrads, Op};
 use crate::shape::{normalize_axis, numel, split_at_axis, Shape};
+use crate::tape::op::{BackwardCtx, InputGrads, Op};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 

@@ -10,8 +10,8 @@ use smallvec::{smallvec, SmallVec};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::{layout, reduce};
-use crate::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::shape::{broadcasts_to, checked_numel, fmt_shape, normalize_axis, numel, Shape};
+use crate::tape::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 

@@ -13,8 +13,8 @@ use smallvec::smallvec;
 use crate::error::Result;
 use crate::float::Float;
 use crate::kernels::reduce;
-use crate::op::{BackwardCtx, InputGrads, Op};
 use crate::shape::normalize_axis;
+use crate::tape::op::{BackwardCtx, InputGrads, Op};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 

@@ -5,8 +5,14 @@
 //! sweep over the nodes in reverse creation order — no recursion, no
 //! topological sort — so a chain of any length is differentiated in
 //! constant stack space. Dropping the tape frees the whole graph.
+//!
+//! The parts: [`Op`] (`op.rs`, the trait every operation implements and
+//! the contexts its rules see), the sweep (`sweep.rs`), [`Var`] (`var.rs`),
+//! [`Grads`] (`grads.rs`, a sweep's results) and the DOT export (`dot.rs`).
 
 mod dot;
+mod grads;
+pub(crate) mod op;
 mod sweep;
 mod var;
 
@@ -18,10 +24,11 @@ use smallvec::SmallVec;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::float::Float;
-use crate::op::Op;
 use crate::shape::fmt_shape;
 use crate::tensor::Tensor;
 
+pub use grads::Grads;
+pub use op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 pub(crate) use sweep::Slot;
 pub(crate) use var::not_kept;
 pub use var::{Var, VarGrads};

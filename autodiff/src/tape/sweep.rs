@@ -17,8 +17,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::float::Float;
 use smallvec::SmallVec;
 
-use crate::op::{BackwardCtx, InputGrads, Op, ValuesCtx};
 use crate::shape::fmt_shape;
+use crate::tape::op::{BackwardCtx, InputGrads, Op, ValuesCtx};
 use crate::tensor::Tensor;
 
 use super::{NodeKind, Tape, Var};

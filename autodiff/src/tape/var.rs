@@ -2,9 +2,9 @@
 
 use std::panic::Location;
 
+use super::grads::Grads;
 use crate::error::{Error, ErrorKind, Result};
 use crate::float::Float;
-use crate::grads::Grads;
 use crate::shape::{fmt_shape, numel, Shape};
 use crate::tensor::Tensor;
 

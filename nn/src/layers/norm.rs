@@ -193,7 +193,21 @@ impl<T: Float> BatchNorm<T> {
 
 macro_rules! batch_norm_layer {
     ($name:ident, $op:literal, $ranks:expr, $shape_text:literal, $doc_example:literal) => {
-        #[doc = concat!("PyTorch's `", stringify!($name), "`: batch normalisation of input ", $shape_text, " per channel (axis 1), with a learnt scale `weight` (γ, ones) and shift `bias` (β, zeros) when affine, and running statistics for evaluation (see the [module documentation](self)).")]
+        #[doc = concat!("PyTorch's `", stringify!($name), "`: batch normalisation of input ", $shape_text, " per channel (axis 1), with a learnt scale `weight` (γ, ones) and shift `bias` (β, zeros) when affine.")]
+        ///
+        /// `y = γ_c · (x − μ_c)/√(σ²_c + ε) + β_c`. In a training session μ
+        /// and σ² are the batch's mean and biased variance (the gradient
+        /// flows through them) and the running statistics move towards
+        /// them: `running_mean ← (1 − m)·running_mean + m·μ`,
+        /// `running_var ← (1 − m)·running_var + m·σ²·N/(N − 1)` (N values
+        /// per channel). In an evaluation session the running statistics
+        /// take their place and nothing is updated. They are buffers
+        /// ([`Module::visit_buffers`]), saved and loaded with the model as
+        /// `running_mean` and `running_var`. Each forward pass of a training
+        /// session updates them, so with
+        /// [`grads_in_chunks`](crate::chunked::grads_in_chunks) every chunk
+        /// is a batch of its own: train in whole-batch sweeps where the
+        /// statistics should be the batch's.
         ///
         #[doc = $doc_example]
         #[derive(Clone, Debug)]

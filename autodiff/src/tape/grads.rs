@@ -1,8 +1,8 @@
 //! [`Grads`]: the gradients a backward sweep returns, keyed by the leaves.
 
+use super::{NodeKind, Var};
 use crate::error::{Error, ErrorKind, Result};
 use crate::float::Float;
-use crate::tape::{NodeKind, Var};
 use crate::tensor::Tensor;
 
 /// The gradients of one backward sweep, one per tracked leaf.

@@ -41,9 +41,9 @@
 
 use smallvec::SmallVec;
 
+use super::{Tape, Var};
 use crate::error::Result;
 use crate::float::Float;
-use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 
 /// The gradients a backward rule returns: one entry per input, `None` where
