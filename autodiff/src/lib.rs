@@ -46,6 +46,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activations;
 mod check;
 mod derivatives;
 mod error;

@@ -4,6 +4,9 @@ use std::panic::Location;
 
 use smallvec::smallvec;
 
+use crate::activations::{
+    relu, relu_derivative, sigmoid, sigmoid_derivative, tanh, tanh_derivative,
+};
 use crate::error::Result;
 use crate::float::Float;
 use crate::kernels::elementwise;
@@ -23,16 +26,6 @@ enum Activation {
     Tanh,
 }
 
-/// `σ(z)` computed without overflow for large |z|.
-fn sigmoid<T: Float>(z: T) -> T {
-    if z >= T::zero() {
-        T::one() / (T::one() + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (T::one() + e)
-    }
-}
-
 impl<T: Float> Op<T> for Activation {
     fn name(&self) -> &str {
         match self {
@@ -44,11 +37,9 @@ impl<T: Float> Op<T> for Activation {
 
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
         Ok(match self {
-            Activation::Relu => {
-                elementwise::map(x[0], |z| if z > T::zero() { z } else { T::zero() })
-            }
+            Activation::Relu => elementwise::map(x[0], relu),
             Activation::Sigmoid => elementwise::map(x[0], sigmoid),
-            Activation::Tanh => elementwise::map(x[0], T::tanh),
+            Activation::Tanh => elementwise::map(x[0], tanh),
         })
     }
 
@@ -56,10 +47,7 @@ impl<T: Float> Op<T> for Activation {
         let y = ctx.output();
         let gz = match self {
             Activation::Relu => {
-                let mask =
-                    ctx.input(0)
-                        .value()
-                        .map(|z| if z > T::zero() { T::one() } else { T::zero() });
+                let mask = ctx.input(0).value().map(relu_derivative);
                 g.mul(g.tape().constant(mask))?
             }
             // ḡ ⊙ σ(1 − σ), with σ the recorded output (differentiable again)
@@ -77,14 +65,14 @@ impl<T: Float> Op<T> for Activation {
         g: &Tensor<T>,
     ) -> Option<Result<ValueGrads<T>>> {
         let gz = match self {
-            Activation::Relu => elementwise::zip_same(g, ctx.input(0), |g, z| {
-                g * if z > T::zero() { T::one() } else { T::zero() }
-            }),
+            Activation::Relu => {
+                elementwise::zip_same(g, ctx.input(0), |g, z| g * relu_derivative(z))
+            }
             Activation::Sigmoid => {
-                elementwise::zip_same(g, ctx.output(), |g, y| g * (y * (T::one() - y)))
+                elementwise::zip_same(g, ctx.output(), |g, y| g * sigmoid_derivative(y))
             }
             Activation::Tanh => {
-                elementwise::zip_same(g, ctx.output(), |g, y| g * (T::one() - y * y))
+                elementwise::zip_same(g, ctx.output(), |g, y| g * tanh_derivative(y))
             }
         };
         Some(Ok(smallvec![Some(gz)]))

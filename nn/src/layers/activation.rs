@@ -53,28 +53,18 @@ impl Activation {
     /// assert_eq!(Activation::Relu.eval(0.0f64), (0.0, 0.0)); // subgradient 0 at 0
     /// ```
     pub fn eval<T: Float>(self, z: T) -> (T, T) {
-        let one = T::one();
+        use autodiff::activations as f;
         match self {
-            Activation::Linear => (z, one),
+            Activation::Linear => (z, T::one()),
             Activation::Sigmoid => {
-                let s = if z >= T::zero() {
-                    one / (one + (-z).exp())
-                } else {
-                    z.exp() / (one + z.exp())
-                };
-                (s, s * (one - s))
+                let s = f::sigmoid(z);
+                (s, f::sigmoid_derivative(s))
             }
             Activation::Tanh => {
-                let t = z.tanh();
-                (t, one - t * t)
+                let t = f::tanh(z);
+                (t, f::tanh_derivative(t))
             }
-            Activation::Relu => {
-                if z > T::zero() {
-                    (z, one)
-                } else {
-                    (T::zero(), T::zero())
-                }
-            }
+            Activation::Relu => (f::relu(z), f::relu_derivative(z)),
         }
     }
 

@@ -1,0 +1,67 @@
+//! The lecture note's activations on plain numbers, each with its
+//! derivative: the one definition that the tape's operations
+//! ([`Var::relu`](crate::Var::relu), [`Var::sigmoid`](crate::Var::sigmoid),
+//! [`Var::tanh`](crate::Var::tanh)), nn's layers and its hand-written
+//! backprop all use. Sigmoid and tanh give their derivative from their
+//! output, as backprop has it at hand.
+//!
+//! ```
+//! use autodiff::activations::{relu, relu_derivative, sigmoid, sigmoid_derivative};
+//! assert_eq!(sigmoid(0.0f64), 0.5);
+//! assert_eq!(sigmoid_derivative(sigmoid(0.0f64)), 0.25); // σ(1 − σ) from the output
+//! assert_eq!((relu(-2.0f32), relu_derivative(0.0f32)), (0.0, 0.0)); // subgradient 0 at 0
+//! assert!(sigmoid(-1000.0f64) == 0.0 && sigmoid(1000.0f64) == 1.0); // no overflow
+//! ```
+
+use crate::float::Float;
+
+/// `relu(z) = max(0, z)`.
+#[inline]
+pub fn relu<T: Float>(z: T) -> T {
+    if z > T::zero() {
+        z
+    } else {
+        T::zero()
+    }
+}
+
+/// `d relu/dz = 1[z > 0]`: the subgradient at `z = 0` is **0**, as in
+/// PyTorch and the lecture note's `diag(1[z > 0])`.
+#[inline]
+pub fn relu_derivative<T: Float>(z: T) -> T {
+    if z > T::zero() {
+        T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// `σ(z) = 1/(1 + e⁻ᶻ)`, computed without overflow for large |z|
+/// (`eᶻ/(1 + eᶻ)` for negative z).
+#[inline]
+pub fn sigmoid<T: Float>(z: T) -> T {
+    if z >= T::zero() {
+        T::one() / (T::one() + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (T::one() + e)
+    }
+}
+
+/// `dσ/dz = σ(1 − σ)`, from the output `y = σ(z)`.
+#[inline]
+pub fn sigmoid_derivative<T: Float>(y: T) -> T {
+    y * (T::one() - y)
+}
+
+/// `tanh z`.
+#[inline]
+pub fn tanh<T: Float>(z: T) -> T {
+    z.tanh()
+}
+
+/// `d tanh/dz = 1 − tanh² z`, from the output `y = tanh z`.
+#[inline]
+pub fn tanh_derivative<T: Float>(y: T) -> T {
+    T::one() - y * y
+}
