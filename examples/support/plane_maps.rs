@@ -33,7 +33,7 @@ fn shade(t: f64, light: bool) -> RGBColor {
 /// value in [−1, 1].
 fn scale_of(problem: Problem, v: f64) -> f64 {
     match problem {
-        Problem::Classification => 1.0 / (1.0 + (-v).exp()),
+        Problem::Classification => nn::autodiff::activations::sigmoid(v),
         Problem::Regression => (v + 1.0) / 2.0,
     }
 }

@@ -164,6 +164,35 @@ impl<'a, T: Float> ValuesCtx<'a, T> {
 
 /// What a backward rule can see: its inputs and output as [`Var`]s on the
 /// tape, and which inputs need a gradient.
+///
+/// A rule that uses all of it: `y = a ⊙ b`, `∂L/∂a = ḡ ⊙ b`, `∂L/∂b = ḡ ⊙ a`.
+///
+/// ```
+/// use autodiff::{BackwardCtx, InputGrads, Op, Result, Tape, Tensor, Var, Float};
+/// use autodiff::smallvec::smallvec;
+/// /// y = a·b for two tensors of one shape
+/// struct Product;
+/// impl<T: Float> Op<T> for Product {
+///     fn name(&self) -> &str { "product" }
+///     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+///         Ok(Tensor::from_vec(x[0].data().iter().zip(x[1].data()).map(|(a, b)| *a * *b).collect(), x[0].shape())?)
+///     }
+///     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
+///         assert_eq!(ctx.num_inputs(), 2);
+///         assert_eq!(ctx.output().shape(), ctx.input(0).shape());
+///         let _same_tape = ctx.tape();
+///         let ga = if ctx.needs_grad(0) { Some(g.mul(ctx.input(1))?) } else { None };
+///         let gb = if ctx.needs_grad(1) { Some(g.mul(ctx.input(0))?) } else { None };
+///         Ok(smallvec![ga, gb])
+///     }
+/// }
+/// let tape = Tape::new();
+/// let a = tape.var(Tensor::from_vec(vec![2.0, 3.0], &[2])?);
+/// let b = tape.constant(Tensor::from_vec(vec![5.0, 7.0], &[2])?); // needs_grad(1) is false
+/// let g = tape.apply(Product, &[a, b])?.sum()?.backward()?;
+/// assert_eq!(g.wrt(a)?.data(), &[5.0, 7.0]);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 pub struct BackwardCtx<'t, T: Float> {
     pub(crate) tape: &'t Tape<T>,
     pub(crate) inputs: SmallVec<[usize; 2]>,
@@ -174,33 +203,6 @@ pub struct BackwardCtx<'t, T: Float> {
 impl<'t, T: Float> BackwardCtx<'t, T> {
     /// Input `i` of the operation.
     ///
-    /// ```
-    /// use autodiff::{BackwardCtx, InputGrads, Op, Result, Tape, Tensor, Var, Float};
-    /// use autodiff::smallvec::smallvec;
-    /// /// y = a·b for two tensors of one shape
-    /// struct Product;
-    /// impl<T: Float> Op<T> for Product {
-    ///     fn name(&self) -> &str { "product" }
-    ///     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-    ///         Ok(Tensor::from_vec(x[0].data().iter().zip(x[1].data()).map(|(a, b)| *a * *b).collect(), x[0].shape())?)
-    ///     }
-    ///     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
-    ///         assert_eq!(ctx.num_inputs(), 2);
-    ///         assert_eq!(ctx.output().shape(), ctx.input(0).shape());
-    ///         let _same_tape = ctx.tape();
-    ///         let ga = if ctx.needs_grad(0) { Some(g.mul(ctx.input(1))?) } else { None };
-    ///         let gb = if ctx.needs_grad(1) { Some(g.mul(ctx.input(0))?) } else { None };
-    ///         Ok(smallvec![ga, gb])
-    ///     }
-    /// }
-    /// let tape = Tape::new();
-    /// let a = tape.var(Tensor::from_vec(vec![2.0, 3.0], &[2])?);
-    /// let b = tape.constant(Tensor::from_vec(vec![5.0, 7.0], &[2])?); // needs_grad(1) is false
-    /// let g = tape.apply(Product, &[a, b])?.sum()?.backward()?;
-    /// assert_eq!(g.wrt(a)?.data(), &[5.0, 7.0]);
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
-    ///
     /// # Panics
     /// When `i` is not below [`num_inputs`](Self::num_inputs).
     pub fn input(&self, i: usize) -> Var<'t, T> {
@@ -208,129 +210,21 @@ impl<'t, T: Float> BackwardCtx<'t, T> {
     }
 
     /// The operation's output (as computed by its forward function).
-    ///
-    /// ```
-    /// use autodiff::{BackwardCtx, InputGrads, Op, Result, Tape, Tensor, Var, Float};
-    /// use autodiff::smallvec::smallvec;
-    /// /// y = a·b for two tensors of one shape
-    /// struct Product;
-    /// impl<T: Float> Op<T> for Product {
-    ///     fn name(&self) -> &str { "product" }
-    ///     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-    ///         Ok(Tensor::from_vec(x[0].data().iter().zip(x[1].data()).map(|(a, b)| *a * *b).collect(), x[0].shape())?)
-    ///     }
-    ///     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
-    ///         assert_eq!(ctx.num_inputs(), 2);
-    ///         assert_eq!(ctx.output().shape(), ctx.input(0).shape());
-    ///         let _same_tape = ctx.tape();
-    ///         let ga = if ctx.needs_grad(0) { Some(g.mul(ctx.input(1))?) } else { None };
-    ///         let gb = if ctx.needs_grad(1) { Some(g.mul(ctx.input(0))?) } else { None };
-    ///         Ok(smallvec![ga, gb])
-    ///     }
-    /// }
-    /// let tape = Tape::new();
-    /// let a = tape.var(Tensor::from_vec(vec![2.0, 3.0], &[2])?);
-    /// let b = tape.constant(Tensor::from_vec(vec![5.0, 7.0], &[2])?); // needs_grad(1) is false
-    /// let g = tape.apply(Product, &[a, b])?.sum()?.backward()?;
-    /// assert_eq!(g.wrt(a)?.data(), &[5.0, 7.0]);
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn output(&self) -> Var<'t, T> {
         Var::from_id(self.tape, self.output)
     }
 
     /// How many inputs the operation has.
-    ///
-    /// ```
-    /// use autodiff::{BackwardCtx, InputGrads, Op, Result, Tape, Tensor, Var, Float};
-    /// use autodiff::smallvec::smallvec;
-    /// /// y = a·b for two tensors of one shape
-    /// struct Product;
-    /// impl<T: Float> Op<T> for Product {
-    ///     fn name(&self) -> &str { "product" }
-    ///     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-    ///         Ok(Tensor::from_vec(x[0].data().iter().zip(x[1].data()).map(|(a, b)| *a * *b).collect(), x[0].shape())?)
-    ///     }
-    ///     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
-    ///         assert_eq!(ctx.num_inputs(), 2);
-    ///         assert_eq!(ctx.output().shape(), ctx.input(0).shape());
-    ///         let _same_tape = ctx.tape();
-    ///         let ga = if ctx.needs_grad(0) { Some(g.mul(ctx.input(1))?) } else { None };
-    ///         let gb = if ctx.needs_grad(1) { Some(g.mul(ctx.input(0))?) } else { None };
-    ///         Ok(smallvec![ga, gb])
-    ///     }
-    /// }
-    /// let tape = Tape::new();
-    /// let a = tape.var(Tensor::from_vec(vec![2.0, 3.0], &[2])?);
-    /// let b = tape.constant(Tensor::from_vec(vec![5.0, 7.0], &[2])?); // needs_grad(1) is false
-    /// let g = tape.apply(Product, &[a, b])?.sum()?.backward()?;
-    /// assert_eq!(g.wrt(a)?.data(), &[5.0, 7.0]);
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn num_inputs(&self) -> usize {
         self.inputs.len()
     }
 
     /// Whether input `i` needs a gradient (it is, or depends on, a tracked leaf).
-    ///
-    /// ```
-    /// use autodiff::{BackwardCtx, InputGrads, Op, Result, Tape, Tensor, Var, Float};
-    /// use autodiff::smallvec::smallvec;
-    /// /// y = a·b for two tensors of one shape
-    /// struct Product;
-    /// impl<T: Float> Op<T> for Product {
-    ///     fn name(&self) -> &str { "product" }
-    ///     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-    ///         Ok(Tensor::from_vec(x[0].data().iter().zip(x[1].data()).map(|(a, b)| *a * *b).collect(), x[0].shape())?)
-    ///     }
-    ///     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
-    ///         assert_eq!(ctx.num_inputs(), 2);
-    ///         assert_eq!(ctx.output().shape(), ctx.input(0).shape());
-    ///         let _same_tape = ctx.tape();
-    ///         let ga = if ctx.needs_grad(0) { Some(g.mul(ctx.input(1))?) } else { None };
-    ///         let gb = if ctx.needs_grad(1) { Some(g.mul(ctx.input(0))?) } else { None };
-    ///         Ok(smallvec![ga, gb])
-    ///     }
-    /// }
-    /// let tape = Tape::new();
-    /// let a = tape.var(Tensor::from_vec(vec![2.0, 3.0], &[2])?);
-    /// let b = tape.constant(Tensor::from_vec(vec![5.0, 7.0], &[2])?); // needs_grad(1) is false
-    /// let g = tape.apply(Product, &[a, b])?.sum()?.backward()?;
-    /// assert_eq!(g.wrt(a)?.data(), &[5.0, 7.0]);
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn needs_grad(&self, i: usize) -> bool {
         self.needs.get(i).copied().unwrap_or(false)
     }
 
     /// The tape, to make constants or apply other operations.
-    ///
-    /// ```
-    /// use autodiff::{BackwardCtx, InputGrads, Op, Result, Tape, Tensor, Var, Float};
-    /// use autodiff::smallvec::smallvec;
-    /// /// y = a·b for two tensors of one shape
-    /// struct Product;
-    /// impl<T: Float> Op<T> for Product {
-    ///     fn name(&self) -> &str { "product" }
-    ///     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-    ///         Ok(Tensor::from_vec(x[0].data().iter().zip(x[1].data()).map(|(a, b)| *a * *b).collect(), x[0].shape())?)
-    ///     }
-    ///     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
-    ///         assert_eq!(ctx.num_inputs(), 2);
-    ///         assert_eq!(ctx.output().shape(), ctx.input(0).shape());
-    ///         let _same_tape = ctx.tape();
-    ///         let ga = if ctx.needs_grad(0) { Some(g.mul(ctx.input(1))?) } else { None };
-    ///         let gb = if ctx.needs_grad(1) { Some(g.mul(ctx.input(0))?) } else { None };
-    ///         Ok(smallvec![ga, gb])
-    ///     }
-    /// }
-    /// let tape = Tape::new();
-    /// let a = tape.var(Tensor::from_vec(vec![2.0, 3.0], &[2])?);
-    /// let b = tape.constant(Tensor::from_vec(vec![5.0, 7.0], &[2])?); // needs_grad(1) is false
-    /// let g = tape.apply(Product, &[a, b])?.sum()?.backward()?;
-    /// assert_eq!(g.wrt(a)?.data(), &[5.0, 7.0]);
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn tape(&self) -> &'t Tape<T> {
         self.tape
     }

@@ -18,6 +18,22 @@ use super::{NodeKind, Slot, Tape};
 /// operators `+ - * /` and unary `-` are sugar for
 /// [`add`](Var::add), [`sub`](Var::sub), [`mul`](Var::mul), [`div`](Var::div)
 /// and [`neg`](Var::neg) that **panic** with the same message on an error.
+///
+/// Its accessors: the tape, the node index (creation order), the value, the shape, and whether gradients flow to it.
+///
+/// ```
+/// use autodiff::{Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
+/// let c = tape.constant(Tensor::scalar(3.0));
+/// let y = x.mul(c)?;
+/// assert!(std::ptr::eq(y.tape(), &tape));
+/// assert!(y.id() > x.id());
+/// assert_eq!(y.value().data(), &[3.0, 6.0]);
+/// assert_eq!(y.shape().as_slice(), &[2]);
+/// assert!(y.requires_grad() && !c.requires_grad());
+/// # Ok::<(), autodiff::Error>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct Var<'t, T: Float> {
     pub(crate) tape: &'t Tape<T>,
@@ -30,97 +46,27 @@ impl<'t, T: Float> Var<'t, T> {
     }
 
     /// The tape this value lives on.
-    ///
-    /// ```
-    /// use autodiff::{Tape, Tensor};
-    /// let tape = Tape::new();
-    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
-    /// let c = tape.constant(Tensor::scalar(3.0));
-    /// let y = x.mul(c)?;
-    /// assert!(std::ptr::eq(y.tape(), &tape));
-    /// assert!(y.id() > x.id());
-    /// assert_eq!(y.value().data(), &[3.0, 6.0]);
-    /// assert_eq!(y.shape().as_slice(), &[2]);
-    /// assert!(y.requires_grad() && !c.requires_grad());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn tape(&self) -> &'t Tape<T> {
         self.tape
     }
 
     /// The node's index on the tape (its creation order).
-    ///
-    /// ```
-    /// use autodiff::{Tape, Tensor};
-    /// let tape = Tape::new();
-    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
-    /// let c = tape.constant(Tensor::scalar(3.0));
-    /// let y = x.mul(c)?;
-    /// assert!(std::ptr::eq(y.tape(), &tape));
-    /// assert!(y.id() > x.id());
-    /// assert_eq!(y.value().data(), &[3.0, 6.0]);
-    /// assert_eq!(y.shape().as_slice(), &[2]);
-    /// assert!(y.requires_grad() && !c.requires_grad());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn id(&self) -> usize {
         self.id
     }
 
     /// The value (a cheap clone: the elements are shared, not copied).
-    ///
-    /// ```
-    /// use autodiff::{Tape, Tensor};
-    /// let tape = Tape::new();
-    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
-    /// let c = tape.constant(Tensor::scalar(3.0));
-    /// let y = x.mul(c)?;
-    /// assert!(std::ptr::eq(y.tape(), &tape));
-    /// assert!(y.id() > x.id());
-    /// assert_eq!(y.value().data(), &[3.0, 6.0]);
-    /// assert_eq!(y.shape().as_slice(), &[2]);
-    /// assert!(y.requires_grad() && !c.requires_grad());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn value(&self) -> Tensor<T> {
         self.tape.node_value(self.id)
     }
 
     /// The shape of the value.
-    ///
-    /// ```
-    /// use autodiff::{Tape, Tensor};
-    /// let tape = Tape::new();
-    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
-    /// let c = tape.constant(Tensor::scalar(3.0));
-    /// let y = x.mul(c)?;
-    /// assert!(std::ptr::eq(y.tape(), &tape));
-    /// assert!(y.id() > x.id());
-    /// assert_eq!(y.value().data(), &[3.0, 6.0]);
-    /// assert_eq!(y.shape().as_slice(), &[2]);
-    /// assert!(y.requires_grad() && !c.requires_grad());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn shape(&self) -> Shape {
         self.tape.inner.borrow().nodes[self.id].value.shape_vec()
     }
 
     /// Whether gradients flow to this value (it is a tracked leaf or was
     /// computed from one while recording).
-    ///
-    /// ```
-    /// use autodiff::{Tape, Tensor};
-    /// let tape = Tape::new();
-    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2])?);
-    /// let c = tape.constant(Tensor::scalar(3.0));
-    /// let y = x.mul(c)?;
-    /// assert!(std::ptr::eq(y.tape(), &tape));
-    /// assert!(y.id() > x.id());
-    /// assert_eq!(y.value().data(), &[3.0, 6.0]);
-    /// assert_eq!(y.shape().as_slice(), &[2]);
-    /// assert!(y.requires_grad() && !c.requires_grad());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn requires_grad(&self) -> bool {
         self.tape.inner.borrow().nodes[self.id].requires_grad()
     }

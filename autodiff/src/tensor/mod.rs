@@ -20,11 +20,18 @@ use crate::shape::{checked_numel, fmt_shape, numel, strides, Shape};
 
 /// An n-dimensional, row-major (C-order) array of `T`.
 ///
+/// Its accessors: the shape, rank and element count, the elements, and
+/// copies of them.
+///
 /// ```
 /// use autodiff::Tensor;
-/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
 /// assert_eq!(t.shape(), &[2, 3]);
-/// assert_eq!(t.get(&[1, 0]).unwrap(), 4.0);
+/// assert_eq!((t.rank(), t.numel()), (2, 6));
+/// assert_eq!(t.data()[4], 5.0);
+/// assert_eq!(t.get(&[1, 0])?, 4.0);
+/// assert_eq!(t.to_vec(), t.clone().into_vec());
+/// # Ok::<(), autodiff::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Tensor<T: Float> {
@@ -255,91 +262,31 @@ impl<T: Float> Tensor<T> {
     }
 
     /// The extent of each axis.
-    ///
-    /// ```
-    /// use autodiff::Tensor;
-    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-    /// assert_eq!(t.shape(), &[2, 3]);
-    /// assert_eq!((t.rank(), t.numel()), (2, 6));
-    /// assert_eq!(t.data()[4], 5.0);
-    /// assert_eq!(t.to_vec(), t.clone().into_vec());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
 
     /// The number of axes (0 for a scalar).
-    ///
-    /// ```
-    /// use autodiff::Tensor;
-    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-    /// assert_eq!(t.shape(), &[2, 3]);
-    /// assert_eq!((t.rank(), t.numel()), (2, 6));
-    /// assert_eq!(t.data()[4], 5.0);
-    /// assert_eq!(t.to_vec(), t.clone().into_vec());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn rank(&self) -> usize {
         self.shape.len()
     }
 
     /// The number of elements.
-    ///
-    /// ```
-    /// use autodiff::Tensor;
-    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-    /// assert_eq!(t.shape(), &[2, 3]);
-    /// assert_eq!((t.rank(), t.numel()), (2, 6));
-    /// assert_eq!(t.data()[4], 5.0);
-    /// assert_eq!(t.to_vec(), t.clone().into_vec());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn numel(&self) -> usize {
         self.data.len()
     }
 
     /// The elements in row-major order.
-    ///
-    /// ```
-    /// use autodiff::Tensor;
-    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-    /// assert_eq!(t.shape(), &[2, 3]);
-    /// assert_eq!((t.rank(), t.numel()), (2, 6));
-    /// assert_eq!(t.data()[4], 5.0);
-    /// assert_eq!(t.to_vec(), t.clone().into_vec());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn data(&self) -> &[T] {
         &self.data
     }
 
     /// The elements, copied into a `Vec`.
-    ///
-    /// ```
-    /// use autodiff::Tensor;
-    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-    /// assert_eq!(t.shape(), &[2, 3]);
-    /// assert_eq!((t.rank(), t.numel()), (2, 6));
-    /// assert_eq!(t.data()[4], 5.0);
-    /// assert_eq!(t.to_vec(), t.clone().into_vec());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn to_vec(&self) -> Vec<T> {
         self.data.to_vec()
     }
 
     /// The elements as a `Vec` (a copy: the storage is an `Arc<[T]>`).
-    ///
-    /// ```
-    /// use autodiff::Tensor;
-    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-    /// assert_eq!(t.shape(), &[2, 3]);
-    /// assert_eq!((t.rank(), t.numel()), (2, 6));
-    /// assert_eq!(t.data()[4], 5.0);
-    /// assert_eq!(t.to_vec(), t.clone().into_vec());
-    /// # Ok::<(), autodiff::Error>(())
-    /// ```
     pub fn into_vec(self) -> Vec<T> {
         self.data.to_vec()
     }
