@@ -3,7 +3,7 @@
 
 mod common;
 
-use autodiff::kernels::gemm::{batched, PARALLEL_MIN_MULADDS};
+use autodiff::kernels::gemm::{batched, Matrices, PARALLEL_MIN_MULADDS};
 use autodiff::Tensor;
 
 fn naive(a: &[f64], b: &[f64], m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Vec<f64> {
@@ -42,7 +42,19 @@ fn large_products_match_the_naive_loop_and_do_not_depend_on_threads() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let a = Tensor::<f64>::rand_uniform(&[m * k], -1.0, 1.0, 1);
             let b = Tensor::<f64>::rand_uniform(&[k * n], -1.0, 1.0, 2);
-            let run = || batched(1, m, k, n, a.data(), 0, ta, b.data(), 0, tb);
+            let (sa, sb) = (
+                if ta { (k, m) } else { (m, k) },
+                if tb { (n, k) } else { (k, n) },
+            );
+            let operand = |data, (r, c), t: bool| {
+                let v = Matrices::shared(data, r, c);
+                if t {
+                    v.t()
+                } else {
+                    v
+                }
+            };
+            let run = || batched(1, operand(a.data(), sa, ta), operand(b.data(), sb, tb));
             let (one, two) = (on_threads(1, run), on_threads(2, run));
             assert_eq!(
                 one, two,
@@ -64,12 +76,30 @@ fn large_products_match_the_naive_loop_and_do_not_depend_on_threads() {
 fn a_short_operand_is_refused_not_read_out_of_bounds() {
     // A of 2×3 needs 6 elements; 5 are given. The extents are checked before
     // the kernel's unsafe call, in release builds too.
-    let _ = batched(1, 2, 3, 2, &[1.0f64; 5], 0, false, &[1.0; 6], 0, false);
+    let _ = batched(
+        1,
+        Matrices::shared(&[1.0f64; 5], 2, 3),
+        Matrices::shared(&[1.0; 6], 3, 2),
+    );
 }
 
 #[test]
 #[should_panic(expected = "gemm")]
 fn a_batch_stride_past_the_end_is_refused() {
     // the second batch entry would start at element 12 of a 6-element slice
-    let _ = batched(2, 2, 3, 2, &[1.0f64; 6], 12, false, &[1.0; 6], 0, false);
+    let a = Matrices {
+        batch_stride: 12,
+        ..Matrices::shared(&[1.0f64; 6], 2, 3)
+    };
+    let _ = batched(2, a, Matrices::shared(&[1.0; 6], 3, 2));
+}
+
+#[test]
+#[should_panic(expected = "inner extents differ: 2×3 times 2×2")]
+fn operands_whose_inner_extents_differ_are_refused() {
+    let _ = batched(
+        1,
+        Matrices::shared(&[1.0f64; 6], 2, 3),
+        Matrices::shared(&[1.0; 4], 2, 2),
+    );
 }

@@ -12,7 +12,7 @@
 //! backward  δ_{l−1} = (δ_l·W_l) ⊙ σ'(z_{l−1})                   (the note's (c) and (b))
 //! ```
 
-use autodiff::kernels::gemm;
+use autodiff::kernels::gemm::{self, Matrices};
 use autodiff::shape::fmt_shape;
 use autodiff::{Error, ErrorKind, Float, Result, Tensor};
 
@@ -101,15 +101,8 @@ pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Resu
         let mut z = Tensor::for_overwrite(&[m, fan_out]);
         gemm::batched_into(
             1,
-            m,
-            fan_in,
-            fan_out,
-            a.data(),
-            0,
-            false,
-            layer.weight.value().data(),
-            0,
-            true,
+            Matrices::shared(a.data(), m, fan_in),
+            Matrices::shared(layer.weight.value().data(), fan_out, fan_in).t(),
             z.data_mut(),
         );
         if let Some(b) = &layer.bias {
@@ -167,15 +160,8 @@ pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Resu
         let mut dw = Tensor::for_overwrite(&[fan_out, fan_in]);
         gemm::batched_into(
             1,
-            fan_out,
-            m,
-            fan_in,
-            delta.data(),
-            0,
-            true,
-            inputs_of[l].data(),
-            0,
-            false,
+            Matrices::shared(delta.data(), m, fan_out).t(),
+            Matrices::shared(inputs_of[l].data(), m, fan_in),
             dw.data_mut(),
         );
         grads.insert(&layer.weight, dw);
@@ -193,15 +179,8 @@ pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Resu
             let mut back = Tensor::for_overwrite(&[m, fan_in]);
             gemm::batched_into(
                 1,
-                m,
-                fan_out,
-                fan_in,
-                delta.data(),
-                0,
-                false,
-                layer.weight.value().data(),
-                0,
-                false,
+                Matrices::shared(delta.data(), m, fan_out),
+                Matrices::shared(layer.weight.value().data(), fan_out, fan_in),
                 back.data_mut(),
             );
             for (v, &s) in back.data_mut().iter_mut().zip(slopes[l - 1].data()) {

@@ -101,71 +101,137 @@ impl<'a, T> View<'a, T> {
     }
 }
 
-/// `C[b] = op(A[b]) · op(B[b])` for `batch` stacked matrices, where `op`
-/// transposes when the flag is set. `A[b]` is stored m×k (k×m when
-/// `trans_a`), `B[b]` k×n (n×k when `trans_b`); a batch stride of 0 reuses
-/// one matrix for every batch entry (broadcasting).
+/// `batch` row-major matrices of `rows × cols` in `data`, each
+/// `batch_stride` elements after the one before (0: one matrix for every
+/// batch entry), used as stored or transposed: an operand of [`batched`].
 ///
 /// ```
-/// use autodiff::kernels::gemm;
-/// // [1 2; 3 4] · [1 0; 0 1], one batch entry, no transposes
-/// let c = gemm::batched(1, 2, 2, 2, &[1.0, 2.0, 3.0, 4.0], 0, false, &[1.0, 0.0, 0.0, 1.0], 0, false);
+/// use autodiff::kernels::gemm::Matrices;
+/// let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+/// let two = Matrices::stacked(&data, 1, 3); // two 1×3 matrices
+/// assert_eq!((two.batch_stride, two.op_shape()), (3, (1, 3)));
+/// let one_t = Matrices::shared(&data, 2, 3).t(); // one 2×3, used as 3×2
+/// assert_eq!((one_t.batch_stride, one_t.op_shape()), (0, (3, 2)));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Matrices<'a, T> {
+    /// The elements.
+    pub data: &'a [T],
+    /// Rows of each stored matrix.
+    pub rows: usize,
+    /// Columns of each stored matrix.
+    pub cols: usize,
+    /// Elements from one matrix to the next.
+    pub batch_stride: usize,
+    /// Whether the product uses each matrix transposed.
+    pub transposed: bool,
+}
+
+impl<'a, T> Matrices<'a, T> {
+    /// Consecutive `rows × cols` matrices (batch stride `rows·cols`).
+    pub fn stacked(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Matrices {
+            data,
+            rows,
+            cols,
+            batch_stride: rows.saturating_mul(cols),
+            transposed: false,
+        }
+    }
+
+    /// One `rows × cols` matrix used for every batch entry.
+    pub fn shared(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Matrices {
+            batch_stride: 0,
+            ..Self::stacked(data, rows, cols)
+        }
+    }
+
+    /// The same matrices, used transposed (`cols × rows`).
+    pub fn t(self) -> Self {
+        Matrices {
+            transposed: !self.transposed,
+            ..self
+        }
+    }
+
+    /// The extents of each matrix as the product uses it:
+    /// `(cols, rows)` when transposed, else `(rows, cols)`.
+    pub fn op_shape(&self) -> (usize, usize) {
+        if self.transposed {
+            (self.cols, self.rows)
+        } else {
+            (self.rows, self.cols)
+        }
+    }
+}
+
+/// `C[i] = op(A[i]) · op(B[i])` for `i < batch`, `op` transposing the
+/// operands marked so ([`Matrices::t`]); `C` is `batch` stacked
+/// `m × n` matrices for `op(A)` of `m × k` and `op(B)` of `k × n`.
+///
+/// ```
+/// use autodiff::kernels::gemm::{self, Matrices};
+/// let (a, i) = ([1.0, 2.0, 3.0, 4.0], [1.0, 0.0, 0.0, 1.0]);
+/// // [1 2; 3 4] · I
+/// let c = gemm::batched(1, Matrices::shared(&a, 2, 2), Matrices::shared(&i, 2, 2));
 /// assert_eq!(c, vec![1.0, 2.0, 3.0, 4.0]);
-/// // Aᵀ·A for A = [1 2; 3 4] stored as is: [10 14; 14 20]
-/// let a = [1.0, 2.0, 3.0, 4.0];
-/// assert_eq!(gemm::batched(1, 2, 2, 2, &a, 0, true, &a, 0, false), vec![10.0, 14.0, 14.0, 20.0]);
+/// // Aᵀ·A: [10 14; 14 20]
+/// let ata = gemm::batched(1, Matrices::shared(&a, 2, 2).t(), Matrices::shared(&a, 2, 2));
+/// assert_eq!(ata, vec![10.0, 14.0, 14.0, 20.0]);
 /// ```
 ///
 /// # Panics
-/// When `a` or `b` is too short for `batch` matrices of the given extents
-/// and batch strides, or when the output size overflows `usize`.
-#[allow(clippy::too_many_arguments)]
-pub fn batched<T: Float>(
-    batch: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[T],
-    a_batch_stride: usize,
-    trans_a: bool,
-    b: &[T],
-    b_batch_stride: usize,
-    trans_b: bool,
-) -> Vec<T> {
+/// When the inner extents differ, an operand is too short for `batch`
+/// matrices of its extents and stride, or the output size overflows
+/// `usize`.
+pub fn batched<T: Float>(batch: usize, a: Matrices<'_, T>, b: Matrices<'_, T>) -> Vec<T> {
+    let (m, n) = (a.op_shape().0, b.op_shape().1);
     let size = m
         .checked_mul(n)
         .and_then(|mn| mn.checked_mul(batch))
         .expect("gemm::batched: the output size overflows usize");
     let mut c = vec![T::zero(); size];
-    batched_into(
-        batch,
-        m,
-        k,
-        n,
-        a,
-        a_batch_stride,
-        trans_a,
-        b,
-        b_batch_stride,
-        trans_b,
-        &mut c,
-    );
+    batched_into(batch, a, b, &mut c);
     c
 }
 
 /// [`batched`] writing into `c` (`batch·m·n` elements, overwritten).
 ///
 /// ```
-/// use autodiff::kernels::gemm;
+/// use autodiff::kernels::gemm::{self, Matrices};
 /// let mut c = [0.0; 4];
-/// gemm::batched_into(1, 2, 2, 2, &[1.0, 2.0, 3.0, 4.0], 0, false, &[2.0, 0.0, 0.0, 2.0], 0, false, &mut c);
+/// let (a, two_i) = ([1.0, 2.0, 3.0, 4.0], [2.0, 0.0, 0.0, 2.0]);
+/// gemm::batched_into(1, Matrices::shared(&a, 2, 2), Matrices::shared(&two_i, 2, 2), &mut c);
 /// assert_eq!(c, [2.0, 4.0, 6.0, 8.0]);
 /// ```
 ///
 /// # Panics
 /// As [`batched`], and when `c` does not hold exactly `batch·m·n` elements.
+pub fn batched_into<T: Float>(batch: usize, a: Matrices<'_, T>, b: Matrices<'_, T>, c: &mut [T]) {
+    let ((m, k), (kb, n)) = (a.op_shape(), b.op_shape());
+    assert!(
+        k == kb,
+        "gemm::batched: inner extents differ: {m}×{k} times {kb}×{n}"
+    );
+    multiply_batch(
+        batch,
+        m,
+        k,
+        n,
+        a.data,
+        a.batch_stride,
+        a.transposed,
+        b.data,
+        b.batch_stride,
+        b.transposed,
+        c,
+    );
+}
+
+/// The kernel behind [`batched_into`], on the operands' parts.
 #[allow(clippy::too_many_arguments)]
-pub fn batched_into<T: Float>(
+fn multiply_batch<T: Float>(
     batch: usize,
     m: usize,
     k: usize,

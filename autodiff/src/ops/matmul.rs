@@ -16,7 +16,8 @@ use smallvec::smallvec;
 
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::kernels::{gemm, reduce};
+use crate::kernels::gemm::{self, Matrices};
+use crate::kernels::reduce;
 use crate::shape::{fmt_shape, Shape};
 use crate::tape::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tape::Var;
@@ -72,7 +73,6 @@ impl<T: Float> Op<T> for Matmul {
             (None, None) => 1,
         };
         // a 2-D operand is reused for every batch entry (stride 0)
-        let stride = |b: Option<usize>, r: usize, c: usize| if b.is_none() { 0 } else { r * c };
         let shape: Shape = if ba.is_none() && bb.is_none() {
             smallvec![m, n]
         } else {
@@ -80,17 +80,21 @@ impl<T: Float> Op<T> for Matmul {
         };
         crate::shape::checked_numel("matmul", &shape)?;
         let mut out = Tensor::for_overwrite(&shape);
+        let operand = |data, batched: Option<usize>, rows, cols, transposed: bool| {
+            let m = match batched {
+                Some(_) => Matrices::stacked(data, rows, cols),
+                None => Matrices::shared(data, rows, cols),
+            };
+            if transposed {
+                m.t()
+            } else {
+                m
+            }
+        };
         gemm::batched_into(
             batch,
-            m,
-            k,
-            n,
-            a.data(),
-            stride(ba, ra, ca),
-            self.trans_a,
-            b.data(),
-            stride(bb, rb, cb),
-            self.trans_b,
+            operand(a.data(), ba, ra, ca, self.trans_a),
+            operand(b.data(), bb, rb, cb, self.trans_b),
             out.data_mut(),
         );
         Ok(out)

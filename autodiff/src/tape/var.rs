@@ -19,7 +19,8 @@ use super::{NodeKind, Slot, Tape};
 /// [`add`](Var::add), [`sub`](Var::sub), [`mul`](Var::mul), [`div`](Var::div)
 /// and [`neg`](Var::neg) that **panic** with the same message on an error.
 ///
-/// Its accessors: the tape, the node index (creation order), the value, the shape, and whether gradients flow to it.
+/// Its accessors: the tape, the node index (creation order), the value,
+/// the shape, and whether gradients flow to it.
 ///
 /// ```
 /// use autodiff::{Tape, Tensor};

@@ -16,7 +16,7 @@
 //! ⟨convᵀ_W(x, ḡ), W⟩`, so each one's backward rule is made of the other
 //! two: convolution is differentiable to any order.
 
-use autodiff::kernels::gemm;
+use autodiff::kernels::gemm::{self, Matrices};
 use autodiff::smallvec::smallvec;
 use autodiff::{BackwardCtx, Float, InputGrads, Op, Result, Tensor, ValueGrads, ValuesCtx, Var};
 
@@ -83,15 +83,8 @@ impl<T: Float> Op<T> for Conv2d<T> {
         let mut y = scratch(g.o * width);
         gemm::batched_into(
             g.groups(),
-            og,
-            pg,
-            width,
-            w.data(),
-            og * pg,
-            false,
-            cols.data(),
-            pg * width,
-            false,
+            Matrices::stacked(w.data(), og, pg),
+            Matrices::stacked(cols.data(), pg, width),
             y.data_mut(),
         );
         self.cols = Some(cols);
@@ -180,15 +173,8 @@ impl<T: Float> Op<T> for InputGrad {
             let mut cols = scratch(part.patch() * width);
             gemm::batched_into(
                 part.groups(),
-                pg,
-                og,
-                width,
-                w.data(),
-                og * pg,
-                true,
-                gm.data(),
-                og * width,
-                false,
+                Matrices::stacked(w.data(), og, pg).t(),
+                Matrices::stacked(gm.data(), og, width),
                 cols.data_mut(),
             );
             part.col2im_add(
@@ -244,15 +230,8 @@ impl<T: Float> Op<T> for WeightGrad<T> {
         let mut dw = Tensor::for_overwrite(&geo.weight_shape());
         gemm::batched_into(
             geo.groups(),
-            og,
-            width,
-            pg,
-            gm.data(),
-            og * width,
-            false,
-            cols.data(),
-            pg * width,
-            true,
+            Matrices::stacked(gm.data(), og, width),
+            Matrices::stacked(cols.data(), pg, width).t(),
             dw.data_mut(),
         );
         Ok(dw)
