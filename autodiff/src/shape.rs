@@ -84,11 +84,7 @@ pub fn checked_numel(op: &str, shape: &[usize]) -> Result<usize> {
 }
 
 /// Row-major strides, in elements: the last axis has stride 1.
-///
-/// ```
-/// assert_eq!(autodiff::shape::strides(&[2, 3, 4]).as_slice(), &[12, 4, 1]);
-/// ```
-pub fn strides(shape: &[usize]) -> Shape {
+pub(crate) fn strides(shape: &[usize]) -> Shape {
     let mut s: Shape = smallvec::smallvec![0; shape.len()];
     let mut acc = 1;
     for i in (0..shape.len()).rev() {
@@ -149,12 +145,7 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Shape> {
 }
 
 /// Whether `from` broadcasts to `to` (`broadcast_shapes(from, to) == to`).
-///
-/// ```
-/// use autodiff::shape::broadcasts_to;
-/// assert!(broadcasts_to(&[3], &[2, 3]) && !broadcasts_to(&[2], &[2, 3]));
-/// ```
-pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
+pub(crate) fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
     if from.len() > to.len() {
         return false;
     }
@@ -166,11 +157,7 @@ pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
 
 /// The strides with which an operand of shape `from` is read when broadcast to
 /// `to`: 0 on every axis it is repeated along. `from` must broadcast to `to`.
-///
-/// ```
-/// assert_eq!(autodiff::shape::broadcast_strides(&[2, 1], &[2, 3]).as_slice(), &[1, 0]);
-/// ```
-pub fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
+pub(crate) fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
     let own = strides(from);
     let off = to.len() - from.len();
     let mut s: Shape = smallvec::smallvec![0; to.len()];
@@ -192,14 +179,7 @@ pub fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
 /// a bias added over a batch (`[n, c] + [c]`) or over images
 /// (`[n, c, h, w] + [1, c, 1, 1]`), which kernels handle without a general
 /// strided walk.
-///
-/// ```
-/// use autodiff::shape::block_pattern;
-/// assert_eq!(block_pattern(&[1, 6, 1, 1], &[64, 6, 28, 28]), Some((64, 6, 784)));
-/// assert_eq!(block_pattern(&[3], &[5, 3]), Some((5, 3, 1)));
-/// assert_eq!(block_pattern(&[2, 1, 3], &[2, 4, 3]), None);
-/// ```
-pub fn block_pattern(small: &[usize], big: &[usize]) -> Option<(usize, usize, usize)> {
+pub(crate) fn block_pattern(small: &[usize], big: &[usize]) -> Option<(usize, usize, usize)> {
     if small.len() > big.len() {
         return None;
     }
@@ -223,17 +203,10 @@ pub fn block_pattern(small: &[usize], big: &[usize]) -> Option<(usize, usize, us
 
 /// Resolves a possibly negative axis (`-1` is the last) against `rank`.
 ///
-/// ```
-/// use autodiff::shape::normalize_axis;
-/// assert_eq!(normalize_axis("sum", -1, &[2, 3])?, 1);
-/// assert!(normalize_axis("sum", 2, &[2, 3]).is_err());
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-///
 /// # Errors
 /// [`ErrorKind::Index`](crate::ErrorKind::Index) when the axis is outside the tensor.
 #[track_caller]
-pub fn normalize_axis(op: &str, axis: isize, shape: &[usize]) -> Result<usize> {
+pub(crate) fn normalize_axis(op: &str, axis: isize, shape: &[usize]) -> Result<usize> {
     let rank = shape.len() as isize;
     let a = if axis < 0 { axis + rank } else { axis };
     if a < 0 || a >= rank {
@@ -251,11 +224,7 @@ pub fn normalize_axis(op: &str, axis: isize, shape: &[usize]) -> Result<usize> {
 
 /// Splits `shape` around `axis` into (product of the axes before, the axis's
 /// extent, product of the axes after): the layout every axis-wise kernel uses.
-///
-/// ```
-/// assert_eq!(autodiff::shape::split_at_axis(&[2, 3, 4], 1), (2, 3, 4));
-/// ```
-pub fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+pub(crate) fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
     (
         numel(&shape[..axis]),
         shape[axis],
@@ -358,5 +327,52 @@ mod tests {
                 (5, 1, 2)
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    // the examples of crate-private functions, as unit tests
+    #[test]
+    fn strides() {
+        assert_eq!(crate::shape::strides(&[2, 3, 4]).as_slice(), &[12, 4, 1]);
+    }
+
+    #[test]
+    fn broadcasts_to() {
+        use crate::shape::broadcasts_to;
+        assert!(broadcasts_to(&[3], &[2, 3]) && !broadcasts_to(&[2], &[2, 3]));
+    }
+
+    #[test]
+    fn broadcast_strides() {
+        assert_eq!(
+            crate::shape::broadcast_strides(&[2, 1], &[2, 3]).as_slice(),
+            &[1, 0]
+        );
+    }
+
+    #[test]
+    fn block_pattern() {
+        use crate::shape::block_pattern;
+        assert_eq!(
+            block_pattern(&[1, 6, 1, 1], &[64, 6, 28, 28]),
+            Some((64, 6, 784))
+        );
+        assert_eq!(block_pattern(&[3], &[5, 3]), Some((5, 3, 1)));
+        assert_eq!(block_pattern(&[2, 1, 3], &[2, 4, 3]), None);
+    }
+
+    #[test]
+    fn normalize_axis() -> crate::Result<()> {
+        use crate::shape::normalize_axis;
+        assert_eq!(normalize_axis("sum", -1, &[2, 3])?, 1);
+        assert!(normalize_axis("sum", 2, &[2, 3]).is_err());
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn split_at_axis() {
+        assert_eq!(crate::shape::split_at_axis(&[2, 3, 4], 1), (2, 3, 4));
     }
 }

@@ -75,14 +75,7 @@ unsafe fn build<T: Send + Sync + 'static>(
 }
 
 /// `f` applied to every element of `x`.
-///
-/// ```
-/// use autodiff::{kernels::elementwise, Tensor};
-/// let t = Tensor::from_vec(vec![1.0, 4.0], &[2])?;
-/// assert_eq!(elementwise::map(&t, f64::sqrt).data(), &[1.0, 2.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn map<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync + Copy) -> Tensor<T> {
+pub(crate) fn map<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync + Copy) -> Tensor<T> {
     map_with(x, x.shape_vec(), f)
 }
 
@@ -134,15 +127,7 @@ fn map_with<T: Float>(
 
 /// `f(a, b)` element-wise under numpy broadcasting; `op` names the operation
 /// in the error when the shapes do not broadcast.
-///
-/// ```
-/// use autodiff::{kernels::elementwise, Tensor};
-/// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
-/// let b = Tensor::from_vec(vec![10.0, 20.0], &[2])?;
-/// assert_eq!(elementwise::zip("add", &a, &b, |x, y| x + y)?.data(), &[11.0, 22.0, 13.0, 24.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn zip<T: Float>(
+pub(crate) fn zip<T: Float>(
     op: &str,
     a: &Tensor<T>,
     b: &Tensor<T>,
@@ -212,17 +197,9 @@ pub fn zip<T: Float>(
 /// `a += b` in place when the shapes are equal (used to accumulate
 /// gradients at fan-out); copies `a` first only if its storage is shared.
 ///
-/// ```
-/// use autodiff::{kernels::elementwise, Tensor};
-/// let mut a = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
-/// elementwise::add_assign(&mut a, &Tensor::ones(&[2]));
-/// assert_eq!(a.data(), &[2.0, 3.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-///
 /// # Panics
 /// When the shapes differ.
-pub fn add_assign<T: Float>(a: &mut Tensor<T>, b: &Tensor<T>) {
+pub(crate) fn add_assign<T: Float>(a: &mut Tensor<T>, b: &Tensor<T>) {
     assert_eq!(a.shape(), b.shape(), "add_assign: shapes differ");
     let db = b.data();
     let da = a.data_mut();
@@ -232,5 +209,38 @@ pub fn add_assign<T: Float>(a: &mut Tensor<T>, b: &Tensor<T>) {
             .for_each(|(x, y)| x.iter_mut().zip(y).for_each(|(x, &y)| *x += y));
     } else {
         da.iter_mut().zip(db).for_each(|(x, &y)| *x += y);
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    // the examples of crate-private functions, as unit tests
+    #[test]
+    fn map() -> crate::Result<()> {
+        use crate::{kernels::elementwise, Tensor};
+        let t = Tensor::from_vec(vec![1.0, 4.0], &[2])?;
+        assert_eq!(elementwise::map(&t, f64::sqrt).data(), &[1.0, 2.0]);
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn zip() -> crate::Result<()> {
+        use crate::{kernels::elementwise, Tensor};
+        let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+        let b = Tensor::from_vec(vec![10.0, 20.0], &[2])?;
+        assert_eq!(
+            elementwise::zip("add", &a, &b, |x, y| x + y)?.data(),
+            &[11.0, 22.0, 13.0, 24.0]
+        );
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn add_assign() -> crate::Result<()> {
+        use crate::{kernels::elementwise, Tensor};
+        let mut a = Tensor::from_vec(vec![1.0, 2.0], &[2])?;
+        elementwise::add_assign(&mut a, &Tensor::ones(&[2]));
+        assert_eq!(a.data(), &[2.0, 3.0]);
+        Ok::<(), crate::Error>(())
     }
 }

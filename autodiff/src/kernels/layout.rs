@@ -7,14 +7,7 @@ use crate::tensor::Tensor;
 
 /// The tensor with its axes reordered: output axis `i` is input axis `perm[i]`.
 /// `perm` must be a permutation of `0..rank`.
-///
-/// ```
-/// use autodiff::{kernels::layout, Tensor};
-/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-/// assert_eq!(layout::permute(&t, &[1, 0]).data(), &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn permute<T: Float>(x: &Tensor<T>, perm: &[usize]) -> Tensor<T> {
+pub(crate) fn permute<T: Float>(x: &Tensor<T>, perm: &[usize]) -> Tensor<T> {
     let in_strides = strides(x.shape());
     let shape: Shape = perm.iter().map(|&p| x.shape()[p]).collect();
     let read: Shape = perm.iter().map(|&p| in_strides[p]).collect();
@@ -25,14 +18,7 @@ pub fn permute<T: Float>(x: &Tensor<T>, perm: &[usize]) -> Tensor<T> {
 }
 
 /// Entries `start..start + len` of `axis`.
-///
-/// ```
-/// use autodiff::{kernels::layout, Tensor};
-/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-/// assert_eq!(layout::narrow(&t, 1, 1, 2).data(), &[2.0, 3.0, 5.0, 6.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn narrow<T: Float>(x: &Tensor<T>, axis: usize, start: usize, len: usize) -> Tensor<T> {
+pub(crate) fn narrow<T: Float>(x: &Tensor<T>, axis: usize, start: usize, len: usize) -> Tensor<T> {
     let mut shape = x.shape_vec();
     shape[axis] = len;
     // nothing to move when either side is empty; the loops below would
@@ -52,14 +38,12 @@ pub fn narrow<T: Float>(x: &Tensor<T>, axis: usize, start: usize, len: usize) ->
 
 /// The adjoint of [`narrow`]: `x` placed at `start` along `axis` of a zero
 /// tensor whose `axis` has extent `full`.
-///
-/// ```
-/// use autodiff::{kernels::layout, Tensor};
-/// let t = Tensor::from_vec(vec![2.0, 3.0], &[1, 2])?;
-/// assert_eq!(layout::pad_axis(&t, 1, 1, 4).data(), &[0.0, 2.0, 3.0, 0.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn pad_axis<T: Float>(x: &Tensor<T>, axis: usize, start: usize, full: usize) -> Tensor<T> {
+pub(crate) fn pad_axis<T: Float>(
+    x: &Tensor<T>,
+    axis: usize,
+    start: usize,
+    full: usize,
+) -> Tensor<T> {
     let (outer, len, inner) = split_at_axis(x.shape(), axis);
     let mut shape = x.shape_vec();
     shape[axis] = full;
@@ -76,15 +60,7 @@ pub fn pad_axis<T: Float>(x: &Tensor<T>, axis: usize, start: usize, full: usize)
 }
 
 /// Concatenation along `axis`; the parts agree on every other axis.
-///
-/// ```
-/// use autodiff::{kernels::layout, Tensor};
-/// let a = Tensor::from_vec(vec![1.0, 2.0], &[2, 1])?;
-/// let b = Tensor::from_vec(vec![3.0, 4.0], &[2, 1])?;
-/// assert_eq!(layout::concat(&[&a, &b], 1).data(), &[1.0, 3.0, 2.0, 4.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn concat<T: Float>(parts: &[&Tensor<T>], axis: usize) -> Tensor<T> {
+pub(crate) fn concat<T: Float>(parts: &[&Tensor<T>], axis: usize) -> Tensor<T> {
     let mut shape = parts[0].shape_vec();
     shape[axis] = parts.iter().map(|p| p.shape()[axis]).sum();
     if numel(&shape) == 0 {
@@ -102,14 +78,7 @@ pub fn concat<T: Float>(parts: &[&Tensor<T>], axis: usize) -> Tensor<T> {
 }
 
 /// Gathers entries `indices` along `axis` (each index `< x.shape()[axis]`).
-///
-/// ```
-/// use autodiff::{kernels::layout, Tensor};
-/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?;
-/// assert_eq!(layout::index_select(&t, 0, &[2, 2, 0]).data(), &[3.0, 3.0, 1.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn index_select<T: Float>(x: &Tensor<T>, axis: usize, indices: &[usize]) -> Tensor<T> {
+pub(crate) fn index_select<T: Float>(x: &Tensor<T>, axis: usize, indices: &[usize]) -> Tensor<T> {
     let mut shape = x.shape_vec();
     shape[axis] = indices.len();
     if numel(&shape) == 0 {
@@ -130,14 +99,7 @@ pub fn index_select<T: Float>(x: &Tensor<T>, axis: usize, indices: &[usize]) -> 
 /// The adjoint of [`index_select`]: a zero tensor with extent `full` along
 /// `axis` into which entry `k` of `x` is added at position `indices[k]`
 /// (repeated indices accumulate).
-///
-/// ```
-/// use autodiff::{kernels::layout, Tensor};
-/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?;
-/// assert_eq!(layout::index_add(&t, 0, &[2, 2, 0], 3).data(), &[3.0, 0.0, 3.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn index_add<T: Float>(
+pub(crate) fn index_add<T: Float>(
     x: &Tensor<T>,
     axis: usize,
     indices: &[usize],
@@ -161,4 +123,66 @@ pub fn index_add<T: Float>(
         }
     }
     Tensor::from_parts(out, shape)
+}
+
+#[cfg(test)]
+mod examples {
+    // the examples of crate-private functions, as unit tests
+    #[test]
+    fn permute() -> crate::Result<()> {
+        use crate::{kernels::layout, Tensor};
+        let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+        assert_eq!(
+            layout::permute(&t, &[1, 0]).data(),
+            &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
+        );
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn narrow() -> crate::Result<()> {
+        use crate::{kernels::layout, Tensor};
+        let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+        assert_eq!(layout::narrow(&t, 1, 1, 2).data(), &[2.0, 3.0, 5.0, 6.0]);
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn pad_axis() -> crate::Result<()> {
+        use crate::{kernels::layout, Tensor};
+        let t = Tensor::from_vec(vec![2.0, 3.0], &[1, 2])?;
+        assert_eq!(layout::pad_axis(&t, 1, 1, 4).data(), &[0.0, 2.0, 3.0, 0.0]);
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn concat() -> crate::Result<()> {
+        use crate::{kernels::layout, Tensor};
+        let a = Tensor::from_vec(vec![1.0, 2.0], &[2, 1])?;
+        let b = Tensor::from_vec(vec![3.0, 4.0], &[2, 1])?;
+        assert_eq!(layout::concat(&[&a, &b], 1).data(), &[1.0, 3.0, 2.0, 4.0]);
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn index_select() -> crate::Result<()> {
+        use crate::{kernels::layout, Tensor};
+        let t = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?;
+        assert_eq!(
+            layout::index_select(&t, 0, &[2, 2, 0]).data(),
+            &[3.0, 3.0, 1.0]
+        );
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn index_add() -> crate::Result<()> {
+        use crate::{kernels::layout, Tensor};
+        let t = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?;
+        assert_eq!(
+            layout::index_add(&t, 0, &[2, 2, 0], 3).data(),
+            &[3.0, 0.0, 3.0]
+        );
+        Ok::<(), crate::Error>(())
+    }
 }

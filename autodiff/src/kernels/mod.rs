@@ -6,5 +6,5 @@
 
 pub mod elementwise;
 pub mod gemm;
-pub mod layout;
-pub mod reduce;
+pub(crate) mod layout;
+pub(crate) mod reduce;

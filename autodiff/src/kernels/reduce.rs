@@ -9,15 +9,7 @@ use crate::tensor::Tensor;
 /// Sums `x` down to `target`, a shape that broadcasts to `x`'s shape: every
 /// axis where `target` has extent 1 (or is missing) is summed over.
 /// This is the adjoint of broadcasting.
-///
-/// ```
-/// use autodiff::{kernels::reduce, Tensor};
-/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
-/// assert_eq!(reduce::sum_to(&t, &[2]).data(), &[4.0, 6.0]);
-/// assert_eq!(reduce::sum_to(&t, &[2, 1]).data(), &[3.0, 7.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
+pub(crate) fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
     if x.shape() == target {
         return x.clone();
     }
@@ -56,14 +48,7 @@ pub fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
 }
 
 /// Copies `x` to `shape`, repeating it along broadcast axes.
-///
-/// ```
-/// use autodiff::{kernels::reduce, Tensor};
-/// let t = Tensor::from_vec(vec![1.0, 2.0], &[2, 1])?;
-/// assert_eq!(reduce::broadcast_to(&t, &[2, 2]).data(), &[1.0, 1.0, 2.0, 2.0]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn broadcast_to<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
+pub(crate) fn broadcast_to<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
     if x.shape() == shape {
         return x.clone();
     }
@@ -77,15 +62,7 @@ pub fn broadcast_to<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
 /// The maximum along `axis` (kept with extent 1) and, for each, the position
 /// along the axis of its first occurrence. NaN wins over any number, so a NaN
 /// input gives a NaN maximum.
-///
-/// ```
-/// use autodiff::{kernels::reduce, Tensor};
-/// let t = Tensor::from_vec(vec![1.0, 5.0, 5.0, 2.0], &[2, 2])?;
-/// let (m, arg) = reduce::max_axis(&t, 1);
-/// assert_eq!((m.data(), arg), (&[5.0, 5.0][..], vec![1, 0]));
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> (Tensor<T>, Vec<usize>) {
+pub(crate) fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> (Tensor<T>, Vec<usize>) {
     if x.numel() == 0 {
         // the caller refuses an empty axis; an empty tensor along another
         // axis has an empty result (and its outer extent may be huge)
@@ -119,14 +96,7 @@ pub fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> (Tensor<T>, Vec<usize>)
 
 /// Softmax along `axis`, max-shifted: `exp(z − max z) / Σ exp(z − max z)`.
 /// With `log` set, returns log-softmax `z − max z − ln Σ exp(z − max z)`.
-///
-/// ```
-/// use autodiff::{kernels::reduce, Tensor};
-/// let t = Tensor::from_vec(vec![0.0, 0.0], &[2])?;
-/// assert_eq!(reduce::softmax_axis(&t, 0, false).data(), &[0.5, 0.5]);
-/// # Ok::<(), autodiff::Error>(())
-/// ```
-pub fn softmax_axis<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Tensor<T> {
+pub(crate) fn softmax_axis<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Tensor<T> {
     if x.numel() == 0 {
         return x.clone(); // no walk over an empty tensor's outer extent
     }
@@ -161,4 +131,45 @@ pub fn softmax_axis<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Tensor<T
         }
     }
     result
+}
+
+#[cfg(test)]
+mod examples {
+    // the examples of crate-private functions, as unit tests
+    #[test]
+    fn sum_to() -> crate::Result<()> {
+        use crate::{kernels::reduce, Tensor};
+        let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+        assert_eq!(reduce::sum_to(&t, &[2]).data(), &[4.0, 6.0]);
+        assert_eq!(reduce::sum_to(&t, &[2, 1]).data(), &[3.0, 7.0]);
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn broadcast_to() -> crate::Result<()> {
+        use crate::{kernels::reduce, Tensor};
+        let t = Tensor::from_vec(vec![1.0, 2.0], &[2, 1])?;
+        assert_eq!(
+            reduce::broadcast_to(&t, &[2, 2]).data(),
+            &[1.0, 1.0, 2.0, 2.0]
+        );
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn max_axis() -> crate::Result<()> {
+        use crate::{kernels::reduce, Tensor};
+        let t = Tensor::from_vec(vec![1.0, 5.0, 5.0, 2.0], &[2, 2])?;
+        let (m, arg) = reduce::max_axis(&t, 1);
+        assert_eq!((m.data(), arg), (&[5.0, 5.0][..], vec![1, 0]));
+        Ok::<(), crate::Error>(())
+    }
+
+    #[test]
+    fn softmax_axis() -> crate::Result<()> {
+        use crate::{kernels::reduce, Tensor};
+        let t = Tensor::from_vec(vec![0.0, 0.0], &[2])?;
+        assert_eq!(reduce::softmax_axis(&t, 0, false).data(), &[0.5, 0.5]);
+        Ok::<(), crate::Error>(())
+    }
 }
