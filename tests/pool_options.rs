@@ -206,3 +206,22 @@ fn pooling_settings_that_cannot_work_are_refused_with_the_reason() {
         "{e}"
     );
 }
+
+#[test]
+fn an_empty_batch_of_huge_images_is_pooled_without_building_its_windows() {
+    // no window is computed for an empty batch: the output is empty, with
+    // the right shape, not an allocation of 2⁴⁰ spans
+    let tape = Tape::new();
+    let x = tape.var(Tensor::<f64>::zeros(&[0, 2, 1 << 40, 3]));
+    let o = PoolOptions::new(3).stride(2).padding(1);
+    let y = avg_pool2d_with(x, o).unwrap();
+    assert_eq!(y.shape().as_slice(), &[0, 2, 1 << 39, 2]);
+    let y = max_pool2d_with(x, o).unwrap();
+    assert_eq!(y.shape().as_slice(), &[0, 2, 1 << 39, 2]);
+    let small = tape.var(Tensor::<f64>::zeros(&[0, 1, 4, 4]));
+    let y = adaptive_avg_pool2d(small, (1 << 40, 1)).unwrap();
+    assert_eq!(y.shape().as_slice(), &[0, 1, 1 << 40, 1]);
+    // an output too large to hold is refused
+    let one = tape.var(Tensor::<f64>::zeros(&[1, 1, 4, 4]));
+    assert!(adaptive_avg_pool2d(one, (1 << 40, 1 << 30)).is_err());
+}

@@ -482,3 +482,100 @@ fn convolutions_and_pools_on_extreme_geometry_keep_their_promises() {
     println!("{ok} convolutions and pools succeeded, {err} returned an error");
     assert!(ok > 100 && err > 1000, "ok {ok}, err {err}");
 }
+
+#[test]
+fn pytorch_style_convolutions_and_pools_on_extreme_settings_keep_their_promises() {
+    use nn::ops::{
+        adaptive_avg_pool2d, avg_pool2d_with, conv2d_with, max_pool2d_with, ConvGeometry,
+        ConvOptions, PoolGeometry, PoolOptions,
+    };
+    let (ok, err) = run_cases(9, 6000 * scale(), |local| {
+        let four = |r: &mut ChaCha8Rng| -> Vec<usize> { (0..4).map(|_| extent(r)).collect() };
+        let x_shape = four(local);
+        let mut w_shape = four(local);
+        let groups = [1, 1, 2, extent(local)][local.random_range(0..4)];
+        if local.random_bool(0.6) && groups > 0 {
+            w_shape[1] = x_shape[1] / groups.max(1);
+        }
+        let pair = |r: &mut ChaCha8Rng| (extent(r), extent(r));
+        let conv = ConvOptions::default()
+            .stride(pair(local))
+            .padding(pair(local))
+            .dilation(pair(local))
+            .groups(groups);
+        let pool = PoolOptions::new(pair(local))
+            .stride(pair(local))
+            .padding(pair(local))
+            .ceil_mode(local.random_bool(0.5));
+        let holdable =
+            |s: &[usize]| autodiff::shape::checked_numel("t", s).is_ok_and(|n| n <= LARGEST_RESULT);
+        if !holdable(&x_shape) || !holdable(&w_shape) {
+            return None;
+        }
+        let tape = Tape::new();
+        let x = tape.var(Tensor::<f64>::full(&x_shape, 0.5));
+        let w = tape.var(Tensor::<f64>::full(&w_shape, 0.25));
+        let (what, want, result) = match local.random_range(0..4) {
+            0 => {
+                let geometry = ConvGeometry::with_options(&x_shape, &w_shape, &conv);
+                let want = geometry.as_ref().ok().map(|g| g.output_shape().to_vec());
+                if want.as_ref().is_some_and(|w| !holdable(w))
+                    || geometry.is_ok_and(|g| !holdable(&[g.n, g.patch(), g.positions()]))
+                {
+                    return None;
+                }
+                ("conv2d", want, conv2d_with(x, w, None, conv))
+            }
+            1 => {
+                let want = PoolGeometry::with_options("max_pool2d", &x_shape, &pool)
+                    .ok()
+                    .map(|g| g.output_shape().to_vec());
+                if want.as_ref().is_some_and(|w| !holdable(w)) {
+                    return None;
+                }
+                ("max_pool2d", want, max_pool2d_with(x, pool))
+            }
+            2 => {
+                let want = PoolGeometry::with_options("avg_pool2d", &x_shape, &pool)
+                    .ok()
+                    .map(|g| g.output_shape().to_vec());
+                if want.as_ref().is_some_and(|w| !holdable(w)) {
+                    return None;
+                }
+                ("avg_pool2d", want, avg_pool2d_with(x, pool))
+            }
+            _ => {
+                let out = pair(local);
+                let want = [x_shape[0], x_shape[1], out.0, out.1];
+                if !holdable(&want) {
+                    return None;
+                }
+                let ok = out.0 > 0 && out.1 > 0 && x_shape[2] > 0 && x_shape[3] > 0;
+                (
+                    "adaptive_avg_pool2d",
+                    ok.then(|| want.to_vec()),
+                    adaptive_avg_pool2d(x, out),
+                )
+            }
+        };
+        let context = format!("x {x_shape:?} w {w_shape:?} conv {conv:?} pool {pool:?}");
+        Some(match result {
+            Ok(y) => {
+                assert_eq!(Some(y.shape().to_vec()), want, "{what} ({context})");
+                let g = y.vjp(&Tensor::ones(&y.shape())).unwrap();
+                assert_eq!(g.wrt(x).unwrap().shape(), x_shape.as_slice());
+                true
+            }
+            Err(e) => {
+                assert!(
+                    want.is_none() || what == "adaptive_avg_pool2d",
+                    "{what}: {e} ({context})"
+                );
+                check_error(what, &e, &context);
+                false
+            }
+        })
+    });
+    println!("{ok} PyTorch-style convolutions and pools succeeded, {err} returned an error");
+    assert!(ok > 100 && err > 1000, "ok {ok}, err {err}");
+}

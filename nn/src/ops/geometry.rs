@@ -628,6 +628,11 @@ pub struct WindowSpans {
 }
 
 impl WindowSpans {
+    /// No windows (for an empty batch, which has nothing to pool).
+    pub fn empty() -> Self {
+        WindowSpans { spans: Vec::new() }
+    }
+
     /// A sliding window of extent `k`, stride `s`, padding `p` over an
     /// input of extent `n`, for `outputs` positions: window `i` covers
     /// `[i·s − p, i·s − p + k)` clipped to the padded input for the divisor
@@ -692,7 +697,8 @@ impl PoolGeometry {
     ///
     /// # Errors
     /// [`ErrorKind::Shape`](autodiff::ErrorKind::Shape) naming `op` when the
-    /// input is not 4-D or the window does not fit the padded input;
+    /// input is not 4-D, has a height or width of 0, or the window does not
+    /// fit the padded input;
     /// [`ErrorKind::Argument`](autodiff::ErrorKind::Argument) for a zero
     /// window or stride, or a padding over half the window.
     #[track_caller]
@@ -711,6 +717,14 @@ impl PoolGeometry {
         } = *options;
         if kh == 0 || kw == 0 || sh == 0 || sw == 0 {
             return Err(Error::argument(op, "window and stride must be at least 1").at_caller());
+        }
+        if h == 0 || w == 0 {
+            // every window would read padding only: PyTorch refuses it too
+            return Err(Error::shape(
+                op,
+                format!("input {} has no rows or columns to pool", fmt_shape(x)),
+            )
+            .at_caller());
         }
         if ph > kh / 2 || pw > kw / 2 {
             return Err(Error::argument(

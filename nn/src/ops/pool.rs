@@ -40,7 +40,13 @@ impl<T: Float> Op<T> for MaxPool2d {
         let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
         let ([kh, kw], [sh, sw]) = (g.options.kernel, g.options.stride);
         let inside = g.windows_inside();
-        let (rows, cols) = g.spans();
+        // the spans are as long as the output is high and wide: only built
+        // when there is something to pool (an empty batch may be 2⁴⁰ high)
+        let (rows, cols) = if inside || g.planes == 0 {
+            (WindowSpans::empty(), WindowSpans::empty())
+        } else {
+            g.spans()
+        };
         // one plane per task: its windows, maxima and their positions
         let pool_plane = |(plane, (values, args)): (usize, (&mut [T], &mut [usize]))| {
             let base = plane * plane_in;
@@ -231,6 +237,9 @@ fn scatter<T: Float>(argmax: &[usize], input_shape: [usize; 4], g: &Tensor<T>) -
 struct WindowAverage {
     rows: WindowSpans,
     cols: WindowSpans,
+    /// The output's height and width (the spans' lengths, unless the
+    /// batch is empty and they were not built).
+    out: [usize; 2],
 }
 
 /// The adjoint of [`WindowAverage`]: spreads each output gradient evenly
@@ -238,6 +247,7 @@ struct WindowAverage {
 struct WindowSpread {
     rows: WindowSpans,
     cols: WindowSpans,
+    out: [usize; 2],
     input: [usize; 4],
 }
 
@@ -249,7 +259,7 @@ impl<T: Float> Op<T> for WindowAverage {
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let shape = x[0].shape();
         let (h, w) = (shape[2], shape[3]);
-        let (ho, wo) = (self.rows.spans.len(), self.cols.spans.len());
+        let [ho, wo] = self.out;
         let data = x[0].data();
         let planes = shape[0] * shape[1];
         let mut values = Vec::with_capacity(planes * ho * wo);
@@ -278,6 +288,7 @@ impl<T: Float> Op<T> for WindowAverage {
         let op = WindowSpread {
             rows: self.rows.clone(),
             cols: self.cols.clone(),
+            out: self.out,
             input: [shape[0], shape[1], shape[2], shape[3]],
         };
         Ok(smallvec![Some(grad.tape().apply(op, &[grad])?)])
@@ -318,6 +329,7 @@ impl<T: Float> Op<T> for WindowSpread {
         let op = WindowAverage {
             rows: self.rows.clone(),
             cols: self.cols.clone(),
+            out: self.out,
         };
         Ok(smallvec![Some(h.tape().apply(op, &[h])?)])
     }
@@ -415,8 +427,13 @@ pub fn avg_pool2d<'t, T: Float>(x: Var<'t, T>, k: usize, stride: usize) -> Resul
 #[track_caller]
 pub fn avg_pool2d_with<'t, T: Float>(x: Var<'t, T>, options: PoolOptions) -> Result<Var<'t, T>> {
     let g = PoolGeometry::with_options("avg_pool2d", &x.shape(), &options)?;
-    let (rows, cols) = g.spans();
-    x.tape().apply(WindowAverage { rows, cols }, &[x])
+    let (rows, cols) = if g.planes == 0 {
+        (WindowSpans::empty(), WindowSpans::empty())
+    } else {
+        g.spans()
+    };
+    let out = [g.ho, g.wo];
+    x.tape().apply(WindowAverage { rows, cols, out }, &[x])
 }
 
 /// Adaptive average pooling (PyTorch's `adaptive_avg_pool2d`): `x: [n, c,
@@ -447,7 +464,7 @@ pub fn adaptive_avg_pool2d<'t, T: Float>(
     let at = std::panic::Location::caller();
     let Hw([oh, ow]) = output.into();
     let shape = x.shape();
-    let &[_, _, h, w] = shape.as_slice() else {
+    let &[n, c, h, w] = shape.as_slice() else {
         return Err(autodiff::Error::shape(
             "adaptive_avg_pool2d",
             format!(
@@ -474,9 +491,19 @@ pub fn adaptive_avg_pool2d<'t, T: Float>(
         )
         .at(at));
     }
-    let op = WindowAverage {
-        rows: WindowSpans::adaptive(h, oh),
-        cols: WindowSpans::adaptive(w, ow),
+    autodiff::shape::checked_numel("adaptive_avg_pool2d", &[n, c, oh, ow]).map_err(|e| e.at(at))?;
+    let op = if n * c == 0 {
+        WindowAverage {
+            rows: WindowSpans::empty(),
+            cols: WindowSpans::empty(),
+            out: [oh, ow],
+        }
+    } else {
+        WindowAverage {
+            rows: WindowSpans::adaptive(h, oh),
+            cols: WindowSpans::adaptive(w, ow),
+            out: [oh, ow],
+        }
     };
     x.tape().apply(op, &[x])
 }
