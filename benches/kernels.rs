@@ -7,7 +7,13 @@
 //! - `bias_add/[rows, cols]`: a bias broadcast over rows (`[r, c] + [c]`);
 //! - `max_pool2d/…` and `conv2d/…`: LeNet's layers, forward and backward,
 //!   on a batch of 64;
-//! - `gemm/m×k×n`: W2's and the convolutions' thin products.
+//! - `gemm/m×k×n`: W2's and the convolutions' thin products;
+//! - `gemm_after_serial_work/…`: W2's first product after 200 µs of work on
+//!   the calling thread alone, as in a training step (the helpers have gone
+//!   idle meanwhile: what `kernels::split`'s lingering worker is for);
+//! - `matmul_backward/m×k×n`: both input gradients of a product (W2's
+//!   second layer), computed at once on two threads above a size;
+//! - `small_gemm/m×k×n`: the plain-loop path for tiny products (W1's).
 //!
 //! The thread count is rayon's global one; ids carry it (`1t`, `2t`):
 //!
@@ -143,5 +149,99 @@ fn thin_gemm(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, relu_backward, bias_add, lenet_layers, thin_gemm);
+/// W2's first-layer product after 200 µs of single-threaded work.
+fn gemm_after_serial_work(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gemm_after_serial_work");
+    let a = Tensor::<f32>::rand_normal(&[128, 784], 0.0, 1.0, 1);
+    let b = Tensor::<f32>::rand_normal(&[784, 256], 0.0, 1.0, 2);
+    group.bench_function(BenchmarkId::new(threads(), "128x784x256"), |bench| {
+        bench.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let serial = std::time::Instant::now();
+                while serial.elapsed() < std::time::Duration::from_micros(200) {
+                    std::hint::spin_loop();
+                }
+                let start = std::time::Instant::now();
+                let tape = Tape::new();
+                let c = tape
+                    .constant(a.clone())
+                    .matmul(tape.constant(b.clone()))
+                    .unwrap();
+                std::hint::black_box(c.value());
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+/// Both input gradients of `x·W` (forward and backward minus forward).
+fn matmul_backward(c: &mut Criterion) {
+    let mut group = c.benchmark_group("matmul_backward");
+    for (m, k, n) in [(128usize, 256usize, 128usize), (128, 128, 10)] {
+        let x = Tensor::<f32>::rand_normal(&[m, k], 0.0, 1.0, 1);
+        let w = Tensor::<f32>::rand_normal(&[k, n], 0.0, 1.0, 2);
+        group.throughput(Throughput::Elements(4 * (m * k * n) as u64));
+        group.bench_function(
+            BenchmarkId::new(threads(), format!("{m}x{k}x{n}")),
+            |bench| {
+                bench.iter(|| {
+                    let tape = Tape::new();
+                    let (xv, wv) = (tape.var(x.clone()), tape.var(w.clone()));
+                    let g = xv.matmul(wv).unwrap().sum().unwrap().backward().unwrap();
+                    std::hint::black_box((g.wrt(xv).unwrap(), g.wrt(wv).unwrap()))
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+/// Small products straight through the kernel, `x·Wᵀ` as a linear layer
+/// computes them (W stored `[n, k]`): the Playground network's (W1) and
+/// the sizes around the plain-loop path's threshold.
+fn small_gemm(c: &mut Criterion) {
+    use tapegrad::autodiff::kernels::gemm::{batched_into, Matrices};
+    let mut group = c.benchmark_group("small_gemm");
+    for (m, k, n) in [
+        (10usize, 2usize, 8usize),
+        (10, 8, 8),
+        (10, 8, 2),
+        (12, 12, 12),
+        (16, 16, 16),
+    ] {
+        let x = Tensor::<f32>::rand_normal(&[m, k], 0.0, 1.0, 1);
+        let w = Tensor::<f32>::rand_normal(&[n, k], 0.0, 1.0, 2);
+        let mut out = vec![0.0f32; m * n];
+        group.throughput(Throughput::Elements(2 * (m * k * n) as u64));
+        group.bench_function(
+            BenchmarkId::new(threads(), format!("{m}x{k}x{n}")),
+            |bench| {
+                bench.iter(|| {
+                    batched_into(
+                        1,
+                        Matrices::shared(x.data(), m, k),
+                        Matrices::shared(w.data(), n, k).t(),
+                        &mut out,
+                    );
+                    std::hint::black_box(&out);
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    relu_backward,
+    bias_add,
+    lenet_layers,
+    thin_gemm,
+    gemm_after_serial_work,
+    matmul_backward,
+    small_gemm
+);
 criterion_main!(benches);

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::float::Float;
 use crate::kernels::layout;
 use crate::shape::{numel, Shape};
-use crate::tape::{Slot, Tape, Var};
+use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 
 impl<'t, T: Float> Var<'t, T> {
@@ -49,11 +49,11 @@ impl<'t, T: Float> Var<'t, T> {
             let mut seed = vec![T::zero(); m];
             seed[i] = T::one();
             let seed = Tensor::from_parts(seed, out_shape.clone());
-            let mut slots = self
+            let mut grads = self
                 .tape
-                .sweep(self.id, Slot::Value(seed), false, &[wrt.id])
+                .sweep_values(self.id, seed, &[wrt.id])
                 .at_caller()?;
-            if let Some(Some(Slot::Value(g))) = slots.get_mut(wrt.id).map(Option::take) {
+            if let Some(Some(g)) = grads.get_mut(wrt.id).map(Option::take) {
                 jac[i * n..(i + 1) * n].copy_from_slice(g.data());
             }
         }

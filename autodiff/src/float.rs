@@ -5,11 +5,27 @@ use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 mod sealed {
+    use std::cell::RefCell;
+    use std::thread::LocalKey;
+
+    use crate::tensor::small_buffers::{Lists, F32, F64};
+
     /// Only `f32` and `f64` are [`Float`](super::Float)s: the matrix kernels
     /// dispatch on exactly these two types.
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+    pub trait Sealed: Sized + 'static {
+        /// This thread's free lists of small buffers of this type.
+        fn small_lists() -> &'static LocalKey<RefCell<Lists<Self>>>;
+    }
+    impl Sealed for f32 {
+        fn small_lists() -> &'static LocalKey<RefCell<Lists<Self>>> {
+            &F32
+        }
+    }
+    impl Sealed for f64 {
+        fn small_lists() -> &'static LocalKey<RefCell<Lists<Self>>> {
+            &F64
+        }
+    }
 }
 
 /// A floating-point element type: `f32` for speed, `f64` for gradient checks.

@@ -37,6 +37,7 @@ pub fn fmt_shape(shape: &[usize]) -> String {
 /// assert_eq!(autodiff::shape::numel(&[2, 3]), 6);
 /// assert_eq!(autodiff::shape::numel(&[]), 1);
 /// ```
+#[inline]
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }

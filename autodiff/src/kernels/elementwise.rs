@@ -45,7 +45,7 @@ pub fn parallel(n: usize) -> bool {
 ///
 /// # Safety
 /// `fill` must write every element of the `out` it is given.
-unsafe fn build<T: Send + Sync + 'static>(
+unsafe fn build<T: Float>(
     n: usize,
     fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
 ) -> Arc<[T]> {

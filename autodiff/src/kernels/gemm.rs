@@ -12,7 +12,7 @@
 //! number of threads (the bands keep the kernel's blocking of the whole
 //! product; see the comments of the private `multiply`).
 
-use rayon::prelude::*;
+use super::split::for_each_part;
 
 use crate::float::Float;
 
@@ -36,12 +36,19 @@ const SMALL_PATH: usize = 64;
 /// One operand of a product: a row-major matrix of `rows × cols` elements
 /// read with the given row and column strides from `data`.
 #[derive(Clone, Copy)]
-struct View<'a, T> {
-    data: &'a [T],
-    rows: usize,
-    cols: usize,
-    row_stride: usize,
-    col_stride: usize,
+pub(super) struct View<'a, T> {
+    pub(super) data: &'a [T],
+    pub(super) rows: usize,
+    pub(super) cols: usize,
+    pub(super) row_stride: usize,
+    pub(super) col_stride: usize,
+}
+
+impl<T: Copy> View<'_, T> {
+    /// Element `(i, j)`.
+    pub(super) fn at(&self, i: usize, j: usize) -> T {
+        self.data[i * self.row_stride + j * self.col_stride]
+    }
 }
 
 impl<'a, T> View<'a, T> {
@@ -291,8 +298,11 @@ fn multiply<T: Float>(a: View<'_, T>, b: View<'_, T>, c: &mut [T]) {
         b.data.len(),
         c.len()
     );
-    let threads = rayon::current_num_threads();
     let work = m.saturating_mul(n).saturating_mul(k);
+    if work <= super::small_gemm::MAX_MULADDS {
+        return super::small_gemm::multiply(a, b, c);
+    }
+    let threads = rayon::current_num_threads();
     if threads < 2 || work < PARALLEL_MIN_MULADDS {
         return kernel(a, b, c, n);
     }
@@ -317,13 +327,13 @@ fn multiply<T: Float>(a: View<'_, T>, b: View<'_, T>, c: &mut [T]) {
             pieces.push((r0, r1 - r0, piece));
             rest = tail;
         }
-        pieces
-            .into_par_iter()
-            .for_each(|(r0, rows, piece)| kernel(a.rows(r0, rows), b, piece, n));
+        for_each_part(pieces, |(r0, rows, piece)| {
+            kernel(a.rows(r0, rows), b, piece, n)
+        });
     } else if col_bands >= 2 {
         // bands of columns, each written in place into its columns of C
         let out = OutPtr(c.as_mut_ptr());
-        (0..col_bands).into_par_iter().for_each(|t| {
+        for_each_part((0..col_bands).collect(), |t| {
             let (j0, j1) = (band(n, col_bands, t), band(n, col_bands, t + 1));
             // SAFETY: `c` holds m·n elements (asserted above) and outlives
             // the parallel loop; band t writes exactly the elements (i, j)

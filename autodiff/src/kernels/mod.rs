@@ -8,3 +8,5 @@ pub mod elementwise;
 pub mod gemm;
 pub(crate) mod layout;
 pub(crate) mod reduce;
+mod small_gemm;
+pub(crate) mod split;

@@ -56,7 +56,7 @@ pub(crate) fn broadcast_to<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T
     let d = x.data();
     let mut out = Vec::with_capacity(numel(shape));
     for_each_strided(shape, [&s], |_, [i]| out.push(d[i]));
-    Tensor::from_parts(out, shape.into())
+    Tensor::from_parts(out, Shape::from_slice(shape))
 }
 
 /// The maximum along `axis` (kept with extent 1) and, for each, the position

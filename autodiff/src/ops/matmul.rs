@@ -139,30 +139,59 @@ impl<T: Float> Op<T> for Matmul {
         let product = |x: &Tensor<T>, y: &Tensor<T>, trans_a, trans_b| {
             Matmul { trans_a, trans_b }.forward(&[x, y])
         };
-        let rule = || -> Result<ValueGrads<T>> {
-            let ga = if ctx.needs_grad(0) {
-                let d = if ta {
-                    product(b, g, tb, true)?
-                } else {
-                    product(g, b, false, !tb)?
-                };
-                Some(reduce::sum_to(&d, a.shape()))
+        let ga = || -> Result<Option<Tensor<T>>> {
+            if !ctx.needs_grad(0) {
+                return Ok(None);
+            }
+            let d = if ta {
+                product(b, g, tb, true)?
             } else {
-                None
+                product(g, b, false, !tb)?
             };
-            let gb = if ctx.needs_grad(1) {
-                let d = if tb {
-                    product(g, a, true, ta)?
-                } else {
-                    product(a, g, !ta, false)?
-                };
-                Some(reduce::sum_to(&d, b.shape()))
-            } else {
-                None
-            };
-            Ok(smallvec![ga, gb])
+            Ok(Some(reduce::sum_to(&d, a.shape())))
         };
-        Some(rule())
+        let gb = || -> Result<Option<Tensor<T>>> {
+            if !ctx.needs_grad(1) {
+                return Ok(None);
+            }
+            let d = if tb {
+                product(g, a, true, ta)?
+            } else {
+                product(a, g, !ta, false)?
+            };
+            Ok(Some(reduce::sum_to(&d, b.shape())))
+        };
+        // the two products are independent: on two threads when both are
+        // needed and each is large enough (each has the forward's m·k·n
+        // multiply-adds); either way each is computed as on one thread
+        let (ga, gb) = if ctx.needs_grad(0)
+            && ctx.needs_grad(1)
+            && rayon::current_num_threads() > 1
+            && g.numel().saturating_mul(inner_extent(a, ta)) >= JOIN_MIN_MULADDS
+        {
+            crate::kernels::split::join(ga, gb)
+        } else {
+            (ga(), gb())
+        };
+        Some(match (ga, gb) {
+            (Ok(ga), Ok(gb)) => Ok(smallvec![ga, gb]),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        })
+    }
+}
+
+/// Input gradients of products with fewer multiply-adds than this are
+/// computed one after the other; larger ones on two threads at once
+/// (`cargo bench --bench kernels`, `matmul_backward/…`).
+const JOIN_MIN_MULADDS: usize = 1 << 21;
+
+/// The inner extent k of `op(A)·op(B)` from A's stored shape.
+fn inner_extent<T: Float>(a: &Tensor<T>, trans_a: bool) -> usize {
+    let s = a.shape();
+    match (s.len(), trans_a) {
+        (0, _) => 0,
+        (r, false) => s[r - 1],
+        (r, true) => s[r.saturating_sub(2)],
     }
 }
 

@@ -378,7 +378,7 @@ impl<'t, T: Float> Var<'t, T> {
             return Ok(self);
         }
         let op = Reshape {
-            shape: shape.into(),
+            shape: Shape::from_slice(shape),
         };
         self.tape.apply_at(op, &[self], Location::caller())
     }
@@ -501,7 +501,7 @@ impl<'t, T: Float> Var<'t, T> {
             return Ok(self);
         }
         let op = BroadcastTo {
-            shape: shape.into(),
+            shape: Shape::from_slice(shape),
         };
         self.tape.apply_at(op, &[self], Location::caller())
     }
@@ -528,7 +528,7 @@ impl<'t, T: Float> Var<'t, T> {
             return Ok(self);
         }
         let op = SumTo {
-            shape: shape.into(),
+            shape: Shape::from_slice(shape),
         };
         self.tape.apply_at(op, &[self], Location::caller())
     }

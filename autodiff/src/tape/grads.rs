@@ -86,6 +86,13 @@ impl<T: Float> Grads<T> {
     }
 }
 
+impl<T: Float> Drop for Grads<T> {
+    /// Keeps the emptied gradient list for the next sweep on this thread.
+    fn drop(&mut self) {
+        super::spare::give(std::mem::take(&mut self.grads));
+    }
+}
+
 impl<T: Float> std::fmt::Debug for Grads<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut m = f.debug_map();

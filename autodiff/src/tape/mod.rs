@@ -13,6 +13,7 @@
 mod dot;
 mod grads;
 pub(crate) mod op;
+mod spare;
 mod sweep;
 mod var;
 
@@ -29,7 +30,6 @@ use crate::tensor::Tensor;
 
 pub use grads::Grads;
 pub use op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
-pub(crate) use sweep::Slot;
 pub(crate) use var::not_kept;
 pub use var::{Var, VarGrads};
 
@@ -47,10 +47,14 @@ pub(crate) enum NodeKind {
     Op,
 }
 
+/// A recorded operation, stored inline in its node when it fits in two
+/// words (most built-in operations: a tag and a number), else on the heap.
+pub(crate) type OpBox<T> = smallbox::SmallBox<dyn Op<T>, smallbox::space::S2>;
+
 pub(crate) struct Node<T: Float> {
     pub(crate) value: Tensor<T>,
     pub(crate) parents: SmallVec<[usize; 2]>,
-    pub(crate) op: Option<Box<dyn Op<T>>>,
+    pub(crate) op: Option<OpBox<T>>,
     pub(crate) kind: NodeKind,
     /// Keep this node's gradient in the sweep's result ([`Var::retain_grad`]).
     pub(crate) retain: bool,
@@ -98,6 +102,14 @@ pub struct Tape<T: Float> {
     pub(crate) inner: RefCell<Inner<T>>,
 }
 
+impl<T: Float> Drop for Tape<T> {
+    /// Frees the graph; the emptied node list is kept for the next tape
+    /// made on this thread (see `spare.rs`).
+    fn drop(&mut self) {
+        spare::give(std::mem::take(&mut self.inner.get_mut().nodes));
+    }
+}
+
 impl<T: Float> Default for Tape<T> {
     fn default() -> Self {
         Self::new()
@@ -115,7 +127,7 @@ impl<T: Float> Tape<T> {
         Tape {
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
             inner: RefCell::new(Inner {
-                nodes: Vec::new(),
+                nodes: spare::take(),
                 recording: true,
                 anomaly: false,
                 hooks: Vec::new(),
@@ -323,8 +335,10 @@ impl<T: Float> Tape<T> {
         }
         let (value, track) = {
             let inner = self.inner.borrow();
-            let values: SmallVec<[&Tensor<T>; 4]> =
-                inputs.iter().map(|v| &inner.nodes[v.id].value).collect();
+            let mut values: SmallVec<[&Tensor<T>; 4]> = SmallVec::new();
+            for v in inputs {
+                values.push(&inner.nodes[v.id].value);
+            }
             // a forward error names the line that applied the op, even when a
             // helper inside the op attached its own (library) location
             let value = op.forward(&values).map_err(|e| e.relocated(location))?;
@@ -377,10 +391,14 @@ impl<T: Float> Tape<T> {
         let mut inner = self.inner.borrow_mut();
         let id = inner.nodes.len();
         inner.nodes.push(if track {
+            let mut parents = SmallVec::new();
+            for v in inputs {
+                parents.push(v.id);
+            }
             Node {
                 value,
-                parents: inputs.iter().map(|v| v.id).collect(),
-                op: Some(Box::new(op)),
+                parents,
+                op: Some(smallbox::smallbox!(op)),
                 kind: NodeKind::Op,
                 retain: false,
                 location,
@@ -440,6 +458,14 @@ impl<T: Float> Tape<T> {
 
     pub(crate) fn node_retained(&self, id: usize) -> bool {
         self.inner.borrow().nodes[id].retain
+    }
+
+    /// The nodes below `end` marked by [`Var::retain_grad`].
+    pub(crate) fn retained_ids(&self, end: usize) -> Vec<usize> {
+        let inner = self.inner.borrow();
+        (0..end.min(inner.nodes.len()))
+            .filter(|&i| inner.nodes[i].retain)
+            .collect()
     }
 }
 

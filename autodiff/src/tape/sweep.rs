@@ -1,250 +1,241 @@
-//! The reverse sweep: one loop over the Wengert list from the output down.
+//! The reverse sweeps: one loop over the Wengert list from the output down.
 //!
 //! For each node that received a gradient ḡ, its backward rule turns ḡ into
 //! gradients for the node's inputs, which are stored (first arrival) or
 //! added (fan-out). Leaves and retained values keep theirs.
 //!
-//! Two modes share the loop:
-//! - **plain** (`create_graph = false`): gradients are tensors; the rules
-//!   run with recording off, and the temporaries they put on the tape are
-//!   removed as soon as each rule returns, so the tape does not grow.
-//! - **recorded** (`create_graph = true`): gradients are nodes on the tape,
-//!   computed by recorded operations, and so can be differentiated again.
+//! Two sweeps share that shape:
+//! - **plain** ([`Tape::sweep_values`]): gradients are tensors. A rule on
+//!   tensors ([`Op::backward_values`]) runs under one borrow of the tape and
+//!   records nothing; an operation without one runs its `Var` rule with
+//!   recording off, and the temporaries it puts on the tape are removed as
+//!   soon as it returns, so the tape does not grow.
+//! - **recorded** ([`Tape::sweep_recorded`]): gradients are nodes on the
+//!   tape, computed by recorded operations, and so can be differentiated
+//!   again.
 
 use std::panic::Location;
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::float::Float;
 use smallvec::SmallVec;
 
+use crate::error::{Error, ErrorKind, Result};
+use crate::float::Float;
 use crate::shape::fmt_shape;
-use crate::tape::op::{BackwardCtx, InputGrads, Op, ValuesCtx};
+use crate::tape::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tensor::Tensor;
 
-use super::{NodeKind, Tape, Var};
+use super::{Inner, OpBox, Tape, Var};
 
-/// A gradient during the sweep: a plain tensor or a node on the tape.
-#[derive(Clone)]
-pub(crate) enum Slot<T: Float> {
-    Value(Tensor<T>),
-    Node(usize),
-}
+/// The parents of one node, and which of them need a gradient.
+type Edges = (SmallVec<[usize; 2]>, SmallVec<[bool; 2]>);
 
 impl<T: Float> Tape<T> {
-    /// The reverse sweep from `root`, seeded with `seed` (the gradient of
-    /// the final scalar with respect to `root`). Returns one slot per node
-    /// up to `root`: the gradients of the leaves, of the nodes in `retain`
-    /// and of those marked by [`Var::retain_grad`]; other slots are consumed.
-    pub(crate) fn sweep(
+    /// The plain sweep from `root`, seeded with `seed` (the gradient of the
+    /// final scalar with respect to `root`). Returns one entry per node up
+    /// to `root`: the gradients of the leaves, of the values marked by
+    /// [`Var::retain_grad`] and of those in `keep`; the others are consumed.
+    pub(crate) fn sweep_values(
         &self,
         root: usize,
-        seed: Slot<T>,
-        create_graph: bool,
-        retain: &[usize],
-    ) -> Result<Vec<Option<Slot<T>>>> {
-        let n = root + 1;
-        let mut grads: Vec<Option<Slot<T>>> = (0..n).map(|_| None).collect();
+        seed: Tensor<T>,
+        keep: &[usize],
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        let mut grads: Vec<Option<Tensor<T>>> = super::spare::take();
+        grads.resize_with(root + 1, || None);
         if !self.inner.borrow().nodes[root].requires_grad() {
             return Ok(grads);
         }
-        let _recording = self.set_recording(create_graph);
-        // Anomaly checks of the forward values computed inside rules would
-        // blame the rule's helper operations; the sweep checks the rule's
-        // results itself instead and names the operation they belong to.
-        let anomaly = std::mem::replace(&mut self.inner.borrow_mut().anomaly, false);
-        let _anomaly = AnomalyGuard {
-            tape: self,
-            previous: anomaly,
-        };
-        grads[root] = Some(match seed {
-            Slot::Value(t) if create_graph => Slot::Node(self.constant_at(t, Location::caller())),
-            other => other,
-        });
-        for i in (0..n).rev() {
-            let Some(slot) = grads[i].take() else {
+        let sweep = SweepGuard::new(self, false);
+        let hooked = !self.inner.borrow().hooks.is_empty();
+        grads[root] = Some(seed);
+        for i in (0..=root).rev() {
+            let Some(mut g) = grads[i].take() else {
                 continue;
             };
-            let slot = self.run_hooks(i, slot, create_graph, anomaly)?;
-            let (op, parents, needs, keep) = {
-                let mut inner = self.inner.borrow_mut();
-                let keep = inner.nodes[i].retain || retain.contains(&i);
-                let node = &mut inner.nodes[i];
-                if node.op.is_some() && node.value.numel() == 0 {
+            if hooked {
+                if let Some(new) = self.run_hooks(i, &g, sweep.anomaly)? {
+                    g = new;
+                }
+            }
+            let edges: Edges = {
+                let inner = self.inner.borrow();
+                let node = &inner.nodes[i];
+                let kept = node.retain || keep.contains(&i);
+                let Some(op) = node.op.as_deref() else {
+                    grads[i] = Some(g); // a leaf (or a constant seed): keep it
+                    continue;
+                };
+                if node.value.numel() == 0 {
                     // an empty output sends nothing back: its inputs' gradients
                     // are zero (absent), and the rule — whose intermediates may
                     // be large for shapes like [2⁴⁰, 0] — need not run
-                    if keep {
-                        grads[i] = Some(slot);
+                    if kept {
+                        grads[i] = Some(g);
                     }
                     continue;
                 }
-                let Some(op) = node.op.take() else {
-                    grads[i] = Some(slot); // a leaf (or constant seed): keep it
-                    continue;
+                let parents = &node.parents;
+                let mut needs: SmallVec<[bool; 4]> = SmallVec::new();
+                let mut inputs: SmallVec<[&Tensor<T>; 4]> = SmallVec::new();
+                for &p in parents {
+                    needs.push(inner.nodes[p].requires_grad());
+                    inputs.push(&inner.nodes[p].value);
+                }
+                let ctx = ValuesCtx {
+                    inputs: &inputs,
+                    output: &node.value,
+                    needs: &needs,
                 };
-                let parents = node.parents.clone();
-                let needs: SmallVec<[bool; 2]> = parents
-                    .iter()
-                    .map(|&p| inner.nodes[p].requires_grad())
-                    .collect();
-                (op, parents, needs, keep)
+                if let Some(result) = op.backward_values(&ctx, &g) {
+                    let stored = result.and_then(|input_grads| {
+                        store_values(
+                            op.name(),
+                            &inner,
+                            parents,
+                            &needs,
+                            input_grads,
+                            sweep.anomaly,
+                            &mut grads,
+                        )
+                    });
+                    if kept {
+                        grads[i] = Some(g);
+                    }
+                    stored.map_err(|e| e.at(node.location))?;
+                    continue;
+                }
+                // no rule on tensors: its Var rule runs below, unrecorded
+                if kept {
+                    grads[i] = Some(g.clone());
+                }
+                (
+                    SmallVec::from_slice(parents),
+                    needs.iter().copied().collect(),
+                )
             };
-            if keep {
-                grads[i] = Some(slot.clone());
-            }
-            let result = match slot {
-                Slot::Value(g) => self.backward_plain(&*op, i, &parents, &needs, g),
-                Slot::Node(g) => self.backward_recorded(&*op, i, &parents, &needs, g),
-            };
-            let outcome = result.and_then(|input_grads| {
-                self.store_input_grads(&*op, &parents, &needs, input_grads, anomaly, &mut grads)
+            let op = self.take_op(i);
+            let result = self.var_rule_on_values(&*op, i, &edges, g);
+            let stored = result.and_then(|input_grads| {
+                let inner = self.inner.borrow();
+                store_values(
+                    op.name(),
+                    &inner,
+                    &edges.0,
+                    &edges.1,
+                    input_grads,
+                    sweep.anomaly,
+                    &mut grads,
+                )
             });
-            let location = {
-                let mut inner = self.inner.borrow_mut();
-                inner.nodes[i].op = Some(op);
-                inner.nodes[i].location
-            };
-            outcome.map_err(|e| e.at(location))?;
+            let location = self.put_op_back(i, op);
+            stored.map_err(|e| e.at(location))?;
         }
         Ok(grads)
     }
 
-    /// Checks the gradients a rule returned for its inputs (one per input,
-    /// of the input's shape, finite in anomaly mode) and stores them (first
-    /// arrival) or adds them (fan-out).
-    fn store_input_grads(
+    /// The recorded sweep from `root`, seeded with the node `seed`: every
+    /// gradient is a node computed by recorded operations. Returns one entry
+    /// per node up to `root`, as [`sweep_values`](Self::sweep_values) does.
+    pub(crate) fn sweep_recorded(
         &self,
-        op: &dyn Op<T>,
-        parents: &[usize],
-        needs: &[bool],
-        input_grads: SmallVec<[Option<Slot<T>>; 2]>,
-        anomaly: bool,
-        grads: &mut [Option<Slot<T>>],
-    ) -> Result<()> {
-        if input_grads.len() != parents.len() {
-            return Err(Error::new(
-                ErrorKind::Graph,
-                op.name(),
-                format!(
-                    "backward returned {} gradients for {} inputs",
-                    input_grads.len(),
-                    parents.len()
-                ),
-            ));
+        root: usize,
+        seed: usize,
+        keep: &[usize],
+    ) -> Result<Vec<Option<usize>>> {
+        let mut grads: Vec<Option<usize>> = vec![None; root + 1];
+        if !self.inner.borrow().nodes[root].requires_grad() {
+            return Ok(grads);
         }
-        for (k, g) in input_grads.into_iter().enumerate() {
-            let (Some(g), true) = (g, needs[k]) else {
+        let sweep = SweepGuard::new(self, true);
+        let hooked = !self.inner.borrow().hooks.is_empty();
+        grads[root] = Some(seed);
+        for i in (0..=root).rev() {
+            let Some(mut g) = grads[i].take() else {
                 continue;
             };
-            let p = parents[k];
-            {
-                let inner = self.inner.borrow();
-                let value = match &g {
-                    Slot::Value(t) => t,
-                    Slot::Node(id) => &inner.nodes[*id].value,
-                };
-                let p_shape = inner.nodes[p].value.shape();
-                if value.shape() != p_shape {
-                    return Err(Error::new(
-                        ErrorKind::Graph,
-                        op.name(),
-                        format!(
-                            "backward returned a gradient of shape {} for input {k} of shape {}",
-                            fmt_shape(value.shape()),
-                            fmt_shape(p_shape)
-                        ),
-                    ));
-                }
-                if anomaly && !value.all_finite() {
-                    return Err(Error::new(
-                        ErrorKind::Anomaly,
-                        op.name(),
-                        format!(
-                            "backward produced NaN or infinity in the gradient for input {k} (shape {}) (anomaly mode)",
-                            fmt_shape(p_shape)
-                        ),
-                    ));
+            if hooked {
+                if let Some(new) = self.run_hooks(i, &self.node_value(g), sweep.anomaly)? {
+                    // a rewritten gradient is a constant: nothing flows through the hook
+                    g = self.constant_at(new, Location::caller());
                 }
             }
-            grads[p] = Some(match grads[p].take() {
-                None => g,
-                Some(old) => self.accumulate(old, g)?,
+            let edges = {
+                let inner = self.inner.borrow();
+                let node = &inner.nodes[i];
+                let kept = node.retain || keep.contains(&i);
+                if node.op.is_none() || node.value.numel() == 0 {
+                    // a leaf or constant seed keeps its gradient; an empty
+                    // output sends none back (see `sweep_values`)
+                    if node.op.is_none() || kept {
+                        grads[i] = Some(g);
+                    }
+                    continue;
+                }
+                if kept {
+                    grads[i] = Some(g);
+                }
+                edges_of(&inner, i)
+            };
+            let op = self.take_op(i);
+            let result = self.run_var_rule(&*op, i, &edges, Var::from_id(self, g));
+            let stored = result.and_then(|input_grads| {
+                self.store_nodes(&*op, &edges, input_grads, sweep.anomaly, &mut grads)
             });
+            let location = self.put_op_back(i, op);
+            stored.map_err(|e| e.at(location))?;
         }
-        Ok(())
+        Ok(grads)
     }
 
-    /// One node's backward rule in a plain sweep: the operation's
-    /// tensor-level rule when it has one, else its `Var` rule run unrecorded
-    /// (its temporaries are removed from the tape right after).
-    fn backward_plain(
+    /// Takes node `i`'s operation out of the tape while its `Var` rule runs
+    /// (the rule appends to the node list, which may move it).
+    fn take_op(&self, i: usize) -> OpBox<T> {
+        self.inner.borrow_mut().nodes[i]
+            .op
+            .take()
+            .expect("the sweep runs rules of operation nodes only")
+    }
+
+    /// Puts node `i`'s operation back; returns the line that recorded it.
+    fn put_op_back(&self, i: usize, op: OpBox<T>) -> &'static Location<'static> {
+        let mut inner = self.inner.borrow_mut();
+        inner.nodes[i].op = Some(op);
+        inner.nodes[i].location
+    }
+
+    /// An operation's `Var` rule in a plain sweep: run unrecorded on the
+    /// gradient `g`, its results read off as tensors, and the temporaries
+    /// it put on the tape removed.
+    fn var_rule_on_values(
         &self,
         op: &dyn Op<T>,
         i: usize,
-        parents: &[usize],
-        needs: &[bool],
+        edges: &Edges,
         g: Tensor<T>,
-    ) -> Result<SmallVec<[Option<Slot<T>>; 2]>> {
-        {
-            let inner = self.inner.borrow();
-            let inputs: SmallVec<[&Tensor<T>; 4]> =
-                parents.iter().map(|&p| &inner.nodes[p].value).collect();
-            let ctx = ValuesCtx {
-                inputs: &inputs,
-                output: &inner.nodes[i].value,
-                needs,
-            };
-            if let Some(result) = op.backward_values(&ctx, &g) {
-                return Ok(result?.into_iter().map(|t| t.map(Slot::Value)).collect());
-            }
-        }
+    ) -> Result<ValueGrads<T>> {
         let mark = self.len();
         let grad_out = Var::from_id(self, self.constant_at(g, Location::caller()));
-        let result = self.run_var_rule(op, i, parents, needs, grad_out);
-        let out = result.map(|grads| {
-            grads
-                .into_iter()
-                .map(|g| g.map(|v| Slot::Value(v.value())))
-                .collect()
-        });
-        {
-            let mut inner = self.inner.borrow_mut();
-            inner.nodes.truncate(mark);
-            inner.names.retain(|(id, _)| *id < mark);
-        }
-        out
-    }
-
-    /// One node's backward rule in a recorded sweep: its `Var` rule, whose
-    /// operations land on the tape.
-    fn backward_recorded(
-        &self,
-        op: &dyn Op<T>,
-        i: usize,
-        parents: &[usize],
-        needs: &[bool],
-        g: usize,
-    ) -> Result<SmallVec<[Option<Slot<T>>; 2]>> {
-        let grads = self.run_var_rule(op, i, parents, needs, Var::from_id(self, g))?;
-        Ok(grads
-            .into_iter()
-            .map(|g| g.map(|v| Slot::Node(v.id)))
-            .collect())
+        let result = self
+            .run_var_rule(op, i, edges, grad_out)
+            .map(|grads| grads.into_iter().map(|g| g.map(|v| v.value())).collect());
+        let mut inner = self.inner.borrow_mut();
+        inner.nodes.truncate(mark);
+        inner.names.retain(|(id, _)| *id < mark);
+        result
     }
 
     fn run_var_rule<'t>(
         &'t self,
         op: &dyn Op<T>,
         i: usize,
-        parents: &[usize],
-        needs: &[bool],
+        (parents, needs): &Edges,
         grad: Var<'t, T>,
     ) -> Result<InputGrads<'t, T>> {
         let ctx = BackwardCtx {
             tape: self,
-            inputs: parents.into(),
+            inputs: parents.clone(),
             output: i,
-            needs: needs.into(),
+            needs: needs.clone(),
         };
         let grads = op.backward(&ctx, grad)?;
         if let Some(k) = grads
@@ -260,98 +251,220 @@ impl<T: Float> Tape<T> {
         Ok(grads)
     }
 
-    /// Adds a second gradient into a slot (fan-out). Plain tensors add in
-    /// place; recorded gradients add through a recorded operation.
-    fn accumulate(&self, old: Slot<T>, new: Slot<T>) -> Result<Slot<T>> {
-        Ok(match (old, new) {
-            (Slot::Value(mut a), Slot::Value(b)) => {
-                crate::kernels::elementwise::add_assign(&mut a, &b);
-                Slot::Value(a)
+    /// Checks the gradients a recorded rule returned (see [`store_values`])
+    /// and stores them, or adds them through a recorded `add`.
+    fn store_nodes(
+        &self,
+        op: &dyn Op<T>,
+        (parents, needs): &Edges,
+        input_grads: InputGrads<'_, T>,
+        anomaly: bool,
+        grads: &mut [Option<usize>],
+    ) -> Result<()> {
+        check_count(op.name(), input_grads.len(), parents.len())?;
+        for (k, g) in input_grads.into_iter().enumerate() {
+            let (Some(g), true) = (g, needs[k]) else {
+                continue;
+            };
+            let p = parents[k];
+            {
+                let inner = self.inner.borrow();
+                check_grad(
+                    op.name(),
+                    k,
+                    &inner.nodes[g.id].value,
+                    inner.nodes[p].value.shape(),
+                    anomaly,
+                )?;
             }
-            (Slot::Node(a), Slot::Node(b)) => {
-                let sum = Var::from_id(self, a).add(Var::from_id(self, b))?;
-                Slot::Node(sum.id)
-            }
-            _ => unreachable!("one sweep never mixes recorded and plain gradients"),
-        })
+            grads[p] = Some(match grads[p] {
+                None => g.id,
+                Some(old) => Var::from_id(self, old).add(g)?.id,
+            });
+        }
+        Ok(())
     }
 
-    /// Passes the complete gradient of node `i` through the hooks registered
-    /// on it, in registration order; a hook that returns a tensor replaces
-    /// the gradient. A hook's error names the line that registered it; in
-    /// anomaly mode, a hook that turns a finite gradient into NaN or
+    /// Passes the complete gradient `current` of node `i` through the hooks
+    /// registered on it, in registration order; returns the replacement if
+    /// a hook made one. A hook's error names the line that registered it;
+    /// in anomaly mode, a hook that turns a finite gradient into NaN or
     /// infinity is blamed for it.
-    fn run_hooks(
-        &self,
-        i: usize,
-        slot: Slot<T>,
-        create_graph: bool,
-        anomaly: bool,
-    ) -> Result<Slot<T>> {
+    fn run_hooks(&self, i: usize, current: &Tensor<T>, anomaly: bool) -> Result<Option<Tensor<T>>> {
         if self.inner.borrow().hooks.iter().all(|(id, _, _)| *id != i) {
-            return Ok(slot);
+            return Ok(None);
         }
         let mut hooks = std::mem::take(&mut self.inner.borrow_mut().hooks);
-        let mut slot = slot;
+        let mut replaced: Option<Tensor<T>> = None;
         let mut outcome = Ok(());
         for (_, hook, registered) in hooks.iter_mut().filter(|(id, _, _)| *id == i) {
-            let current = match &slot {
-                Slot::Value(t) => t.clone(),
-                Slot::Node(id) => self.node_value(*id),
+            let now = replaced.as_ref().unwrap_or(current);
+            let Some(new) = hook(now) else {
+                continue;
             };
-            if let Some(new) = hook(&current) {
-                if new.shape() != current.shape() {
-                    outcome = Err(Error::new(
-                        ErrorKind::Graph,
-                        "hook",
-                        format!(
-                            "a hook on value #{i} returned a gradient of shape {} for shape {}",
-                            fmt_shape(new.shape()),
-                            fmt_shape(current.shape())
-                        ),
-                    )
-                    .at(registered));
-                    break;
-                }
-                if anomaly && !new.all_finite() && current.all_finite() {
-                    outcome = Err(Error::new(
-                        ErrorKind::Anomaly,
-                        "hook",
-                        format!(
-                            "a gradient hook on value #{i} turned a finite gradient of shape {} into one holding NaN or infinity (anomaly mode)",
-                            fmt_shape(current.shape())
-                        ),
-                    )
-                    .at(registered));
-                    break;
-                }
-                slot = if create_graph {
-                    Slot::Node(self.constant_at(new, Location::caller()))
-                } else {
-                    Slot::Value(new)
-                };
+            if new.shape() != now.shape() {
+                outcome = Err(Error::new(
+                    ErrorKind::Graph,
+                    "hook",
+                    format!(
+                        "a hook on value #{i} returned a gradient of shape {} for shape {}",
+                        fmt_shape(new.shape()),
+                        fmt_shape(now.shape())
+                    ),
+                )
+                .at(registered));
+                break;
             }
+            if anomaly && !new.all_finite() && now.all_finite() {
+                outcome = Err(Error::new(
+                    ErrorKind::Anomaly,
+                    "hook",
+                    format!(
+                        "a gradient hook on value #{i} turned a finite gradient of shape {} into one holding NaN or infinity (anomaly mode)",
+                        fmt_shape(now.shape())
+                    ),
+                )
+                .at(registered));
+                break;
+            }
+            replaced = Some(new);
         }
         let mut inner = self.inner.borrow_mut();
         // hooks registered while the hooks ran (not possible today) are kept too
         hooks.append(&mut inner.hooks);
         inner.hooks = hooks;
-        outcome.map(|()| slot)
+        outcome.map(|()| replaced)
     }
 
     fn constant_at(&self, value: Tensor<T>, location: &'static Location<'static>) -> usize {
-        self.push_node(value, NodeKind::Constant, location)
+        self.push_node(value, super::NodeKind::Constant, location)
     }
 }
 
-/// Restores the anomaly flag when the sweep ends, however it ends.
-struct AnomalyGuard<'t, T: Float> {
-    tape: &'t Tape<T>,
-    previous: bool,
+/// The parents of node `i` and which of them need a gradient.
+fn edges_of<T: Float>(inner: &Inner<T>, i: usize) -> Edges {
+    let parents: SmallVec<[usize; 2]> = SmallVec::from_slice(&inner.nodes[i].parents);
+    let needs = parents
+        .iter()
+        .map(|&p| inner.nodes[p].requires_grad())
+        .collect();
+    (parents, needs)
 }
 
-impl<T: Float> Drop for AnomalyGuard<'_, T> {
+/// Checks the gradients a rule on tensors returned for its inputs (one per
+/// input, of the input's shape, finite in anomaly mode) and stores them
+/// (first arrival) or adds them (fan-out).
+fn store_values<T: Float>(
+    op: &str,
+    inner: &Inner<T>,
+    parents: &[usize],
+    needs: &[bool],
+    mut input_grads: ValueGrads<T>,
+    anomaly: bool,
+    grads: &mut [Option<Tensor<T>>],
+) -> Result<()> {
+    check_count(op, input_grads.len(), parents.len())?;
+    for (k, (slot, &p)) in input_grads.iter_mut().zip(parents).enumerate() {
+        let (Some(g), true) = (slot.take(), needs[k]) else {
+            continue;
+        };
+        check_grad(op, k, &g, inner.nodes[p].value.shape(), anomaly)?;
+        grads[p] = Some(match grads[p].take() {
+            None => g,
+            Some(old) => accumulate(old, g),
+        });
+    }
+    Ok(())
+}
+
+/// `old + new` for two gradients of one value, in place in whichever of
+/// the two buffers no other tensor shares (a gradient passed through
+/// unchanged, as `add`'s, is shared with the node it came from).
+fn accumulate<T: Float>(mut old: Tensor<T>, mut new: Tensor<T>) -> Tensor<T> {
+    if !old.is_unique() && new.is_unique() {
+        std::mem::swap(&mut old, &mut new);
+    }
+    // a + b = b + a in IEEE arithmetic: the order of the two does not
+    // change a bit of the sum
+    crate::kernels::elementwise::add_assign(&mut old, &new);
+    old
+}
+
+/// A rule returned as many gradients as its operation has inputs.
+#[inline]
+fn check_count(op: &str, got: usize, inputs: usize) -> Result<()> {
+    if got != inputs {
+        return Err(Error::new(
+            ErrorKind::Graph,
+            op,
+            format!("backward returned {got} gradients for {inputs} inputs"),
+        ));
+    }
+    Ok(())
+}
+
+/// A gradient for input `k` has the input's shape, and is finite in
+/// anomaly mode.
+#[inline]
+fn check_grad<T: Float>(
+    op: &str,
+    k: usize,
+    grad: &Tensor<T>,
+    input_shape: &[usize],
+    anomaly: bool,
+) -> Result<()> {
+    let (a, b) = (grad.shape(), input_shape);
+    // compared in place: shapes are short, a call to memcmp costs more
+    if a.len() != b.len() || a.iter().zip(b).any(|(x, y)| x != y) {
+        return Err(Error::new(
+            ErrorKind::Graph,
+            op,
+            format!(
+                "backward returned a gradient of shape {} for input {k} of shape {}",
+                fmt_shape(grad.shape()),
+                fmt_shape(input_shape)
+            ),
+        ));
+    }
+    if anomaly && !grad.all_finite() {
+        return Err(Error::new(
+            ErrorKind::Anomaly,
+            op,
+            format!(
+                "backward produced NaN or infinity in the gradient for input {k} (shape {}) (anomaly mode)",
+                fmt_shape(input_shape)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Sets the recording flag for a sweep and switches anomaly checks of
+/// forward values off while it runs, restoring both when it ends, however
+/// it ends. (Forward checks inside rules would blame the rule's helper
+/// operations; the sweep checks the rules' results itself and names the
+/// operation they belong to.)
+struct SweepGuard<'t, T: Float> {
+    tape: &'t Tape<T>,
+    recording: bool,
+    anomaly: bool,
+}
+
+impl<'t, T: Float> SweepGuard<'t, T> {
+    fn new(tape: &'t Tape<T>, record: bool) -> Self {
+        let mut inner = tape.inner.borrow_mut();
+        SweepGuard {
+            tape,
+            recording: std::mem::replace(&mut inner.recording, record),
+            anomaly: std::mem::replace(&mut inner.anomaly, false),
+        }
+    }
+}
+
+impl<T: Float> Drop for SweepGuard<'_, T> {
     fn drop(&mut self) {
-        self.tape.inner.borrow_mut().anomaly = self.previous;
+        let mut inner = self.tape.inner.borrow_mut();
+        inner.recording = self.recording;
+        inner.anomaly = self.anomaly;
     }
 }

@@ -8,7 +8,7 @@ use crate::float::Float;
 use crate::shape::{fmt_shape, numel, Shape};
 use crate::tensor::Tensor;
 
-use super::{NodeKind, Slot, Tape};
+use super::{NodeKind, Tape};
 
 /// A value on a [`Tape`]: a small `Copy` handle (the tape and an index).
 ///
@@ -212,20 +212,11 @@ impl<'t, T: Float> Var<'t, T> {
     pub fn vjp(self, seed: &Tensor<T>) -> Result<Grads<T>> {
         self.check_seed("vjp", seed.shape())?;
         let at = Location::caller();
-        let slots = self
+        let grads = self
             .tape
-            .sweep(self.id, Slot::Value(seed.clone()), false, &[])
+            .sweep_values(self.id, seed.clone(), &[])
             .map_err(|e| e.at(at))?;
-        let retained = (0..slots.len())
-            .filter(|&i| self.tape.node_retained(i))
-            .collect();
-        let grads = slots
-            .into_iter()
-            .map(|s| match s {
-                Some(Slot::Value(t)) => Some(t),
-                _ => None,
-            })
-            .collect();
+        let retained = self.tape.retained_ids(grads.len());
         Ok(Grads::new(self.tape.id(), grads, retained))
     }
 
@@ -283,15 +274,8 @@ impl<'t, T: Float> Var<'t, T> {
         let at = Location::caller();
         let slots = self
             .tape
-            .sweep(self.id, Slot::Node(seed.id), true, &keep_ids)
+            .sweep_recorded(self.id, seed.id, &keep_ids)
             .map_err(|e| e.at(at))?;
-        let slots = slots
-            .into_iter()
-            .map(|s| match s {
-                Some(Slot::Node(id)) => Some(id),
-                _ => None,
-            })
-            .collect();
         Ok(VarGrads {
             tape: self.tape,
             slots,

@@ -10,6 +10,7 @@ mod compare;
 mod display;
 pub mod pool;
 mod random;
+pub(crate) mod small_buffers;
 
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
@@ -33,7 +34,6 @@ use crate::shape::{checked_numel, fmt_shape, numel, strides, Shape};
 /// assert_eq!(t.to_vec(), t.clone().into_vec());
 /// # Ok::<(), autodiff::Error>(())
 /// ```
-#[derive(Clone)]
 pub struct Tensor<T: Float> {
     shape: Shape,
     /// Dropped by hand in `Drop`, which moves the storage out first: a
@@ -42,13 +42,26 @@ pub struct Tensor<T: Float> {
     data: ManuallyDrop<Arc<[T]>>,
 }
 
+impl<T: Float> Clone for Tensor<T> {
+    /// Another handle to the same elements (no copy), with its own shape.
+    fn clone(&self) -> Self {
+        Tensor {
+            // `from_slice` copies the extents at once (`SmallVec::clone`
+            // pushes them one by one)
+            shape: Shape::from_slice(&self.shape),
+            data: self.data.clone(),
+        }
+    }
+}
+
 impl<T: Float> Drop for Tensor<T> {
-    /// The last tensor holding a large buffer hands it to the
-    /// [`pool`], for the next tensor of the same size.
+    /// The last tensor holding a buffer hands it to the [`pool`], which
+    /// keeps small and large ones for the next tensor of the same size.
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: `data` is not used again: this is the tensor's drop.
         let data = unsafe { ManuallyDrop::take(&mut self.data) };
-        if data.len() >= pool::MIN_ELEMENTS && Arc::strong_count(&data) == 1 {
+        if Arc::strong_count(&data) == 1 {
             pool::give(data);
         }
     }
@@ -83,18 +96,28 @@ impl<T: Float> Tensor<T> {
             )
             .at(at));
         }
-        Ok(Self::from_parts(data, shape.into()))
+        Ok(Self::from_parts(data, Shape::from_slice(shape)))
     }
 
     /// Builds a tensor whose length is already known to match (internal).
     /// Moving a `Vec` into the shared storage copies it once; the hot
     /// kernels build the storage directly ([`from_shared`](Self::from_shared)).
     pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
-        Self::from_shared(data.into(), shape)
+        let storage = match pool::take::<T>(data.len()) {
+            Some(mut buffer) => {
+                Arc::get_mut(&mut buffer)
+                    .expect("pooled buffers are unique")
+                    .copy_from_slice(&data);
+                buffer
+            }
+            None => data.into(),
+        };
+        Self::from_shared(storage, shape)
     }
 
     /// Builds a tensor from its shared storage, whose length is already
     /// known to match the shape (internal).
+    #[inline]
     pub(crate) fn from_shared(data: Arc<[T]>, shape: Shape) -> Self {
         assert_eq!(data.len(), numel(&shape), "tensor storage and shape differ");
         Tensor {
@@ -160,7 +183,7 @@ impl<T: Float> Tensor<T> {
             }
             None => std::iter::repeat_n(value, n).collect(),
         };
-        Ok(Self::from_shared(data, shape.into()))
+        Ok(Self::from_shared(data, Shape::from_slice(shape)))
     }
 
     /// A tensor of `shape` for a kernel that writes every element: its
@@ -181,7 +204,7 @@ impl<T: Float> Tensor<T> {
     pub fn for_overwrite(shape: &[usize]) -> Self {
         let n = checked_numel("Tensor::for_overwrite", shape).unwrap_or_else(|e| panic!("{e}"));
         match pool::take::<T>(n) {
-            Some(buffer) => Self::from_shared(buffer, shape.into()),
+            Some(buffer) => Self::from_shared(buffer, Shape::from_slice(shape)),
             None => Self::zeros(shape),
         }
     }
@@ -243,7 +266,7 @@ impl<T: Float> Tensor<T> {
                 idx[ax] = 0;
             }
         }
-        Self::from_parts(data, shape.into())
+        Self::from_parts(data, Shape::from_slice(shape))
     }
 
     /// The `n`×`n` identity matrix.
@@ -403,7 +426,7 @@ impl<T: Float> Tensor<T> {
             .at(at));
         }
         Ok(Tensor {
-            shape: shape.into(),
+            shape: Shape::from_slice(shape),
             data: self.data.clone(),
         })
     }
@@ -419,7 +442,7 @@ impl<T: Float> Tensor<T> {
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
         Self::from_shared(
             self.data.iter().map(|&x| f(x)).collect(),
-            self.shape.clone(),
+            Shape::from_slice(&self.shape),
         )
     }
 
@@ -464,7 +487,7 @@ impl<T: Float> Tensor<T> {
     pub fn cast<U: Float>(&self) -> Tensor<U> {
         Tensor::from_parts(
             self.data.iter().map(|&x| U::of_f64(x.as_f64())).collect(),
-            self.shape.clone(),
+            Shape::from_slice(&self.shape),
         )
     }
 
@@ -539,8 +562,9 @@ impl<T: Float> Tensor<T> {
     }
 
     /// The shape as the inline [`Shape`] type (internal).
+    #[inline]
     pub(crate) fn shape_vec(&self) -> Shape {
-        self.shape.clone()
+        Shape::from_slice(&self.shape)
     }
 }
 

@@ -1,4 +1,5 @@
-//! A process-wide cache of large tensor buffers.
+//! Caches of tensor buffers: a process-wide one for large buffers, and
+//! per-thread lists for small ones (`small_buffers.rs`).
 //!
 //! A training step allocates and frees the same large buffers every step
 //! (activations, gradients, products). Handed back to `malloc`, they go back
@@ -15,6 +16,9 @@
 
 use std::any::{Any, TypeId};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::small_buffers as small;
+use crate::float::Float;
 
 /// Buffers smaller than this (in elements) go straight back to `malloc`.
 pub const MIN_ELEMENTS: usize = 1 << 14;
@@ -48,9 +52,14 @@ fn pool() -> MutexGuard<'static, Pool> {
     POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A cached buffer of `len` elements of `T`, uniquely owned, if one is kept.
+/// A cached buffer of `len` elements of `T`, uniquely owned, if one is kept
+/// (small ones in this thread's lists, large ones in the shared pool).
 /// Its elements hold whatever the last tensor left there.
-pub(crate) fn take<T: Send + Sync + 'static>(len: usize) -> Option<Arc<[T]>> {
+#[inline]
+pub(crate) fn take<T: Float>(len: usize) -> Option<Arc<[T]>> {
+    if len <= small::MAX_ELEMENTS {
+        return small::take(len);
+    }
     if len < MIN_ELEMENTS {
         return None;
     }
@@ -69,9 +78,14 @@ pub(crate) fn take<T: Send + Sync + 'static>(len: usize) -> Option<Arc<[T]>> {
 }
 
 /// Keeps `buffer` (the last reference to a dropped tensor's storage) for
-/// reuse, unless it is small or the cache is full.
-pub(crate) fn give<T: Send + Sync + 'static>(buffer: Arc<[T]>) {
+/// reuse: a small one in this thread's lists, a large one in the shared
+/// pool; one of a size in between, or that finds no room, is freed.
+#[inline]
+pub(crate) fn give<T: Float>(buffer: Arc<[T]>) {
     let len = buffer.len();
+    if len <= small::MAX_ELEMENTS {
+        return small::give(buffer);
+    }
     let bytes = len * std::mem::size_of::<T>();
     if len < MIN_ELEMENTS || bytes > MAX_BYTES {
         return;
@@ -99,7 +113,8 @@ pub(crate) fn give<T: Send + Sync + 'static>(buffer: Arc<[T]>) {
     drop(evicted); // freed outside the lock
 }
 
-/// Frees every buffer kept.
+/// Frees every buffer kept: the shared pool's, and this thread's small
+/// ones.
 ///
 /// ```
 /// use autodiff::Tensor;
@@ -109,6 +124,8 @@ pub(crate) fn give<T: Send + Sync + 'static>(buffer: Arc<[T]>) {
 /// assert_eq!(autodiff::tensor_pool::cached_bytes(), 0);
 /// ```
 pub fn clear() {
+    small::clear::<f32>();
+    small::clear::<f64>();
     let buffers = {
         let mut pool = pool();
         pool.bytes = 0;
@@ -117,12 +134,13 @@ pub fn clear() {
     drop(buffers);
 }
 
-/// How many bytes of buffers are kept.
+/// How many bytes of buffers are kept: in the shared pool, and in this
+/// thread's small lists.
 ///
 /// ```
 /// autodiff::tensor_pool::clear();
 /// assert_eq!(autodiff::tensor_pool::cached_bytes(), 0);
 /// ```
 pub fn cached_bytes() -> usize {
-    pool().bytes
+    pool().bytes + small::cached_bytes::<f32>() + small::cached_bytes::<f64>()
 }
