@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::float::Float;
 use crate::shape::{block_pattern, broadcast_shapes, broadcast_strides, for_each_strided, numel};
-use crate::tensor::Tensor;
+use crate::tensor::{Storage, Tensor};
 
 /// Maps over fewer elements than this run on one thread. Measured with
 /// `cargo bench --bench kernels` on the project's 2-core machine: these
@@ -37,18 +37,24 @@ pub fn parallel(n: usize) -> bool {
     n >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1
 }
 
-/// Shared storage of `n` elements, filled chunk by chunk (across threads
-/// when `n` is large) by `fill(start, out)`, which writes the elements
+/// Storage of `n` elements, filled chunk by chunk (across threads when `n`
+/// is large) by `fill(start, out)`, which writes the elements
 /// `start..start + out.len()` into `out`. Each element is written once,
-/// straight into the tensor's one allocation (no zero-filling first, no copy
-/// afterwards).
+/// straight into the tensor's storage (no zero-filling first, no copy
+/// afterwards); one element is held inline.
 ///
 /// # Safety
 /// `fill` must write every element of the `out` it is given.
 unsafe fn build<T: Float>(
     n: usize,
     fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
-) -> Arc<[T]> {
+) -> Storage<T> {
+    if n == 1 {
+        let mut one = [MaybeUninit::uninit()];
+        fill(0, &mut one);
+        // SAFETY: the caller's `fill` wrote the one element it was given.
+        return Storage::One(unsafe { one[0].assume_init() });
+    }
     let fill_all = |out: &mut [MaybeUninit<T>]| {
         if parallel(n) {
             out.par_chunks_mut(CHUNK)
@@ -65,13 +71,13 @@ unsafe fn build<T: Float>(
         // stay initialized throughout.
         let out = unsafe { &mut *(out as *mut [T] as *mut [MaybeUninit<T>]) };
         fill_all(out);
-        return buffer;
+        return Storage::Shared(buffer);
     }
     let mut storage: Arc<[MaybeUninit<T>]> = Arc::new_uninit_slice(n);
     fill_all(Arc::get_mut(&mut storage).expect("a new Arc is unique"));
     // SAFETY: the chunks cover all `n` elements and the caller's `fill`
     // wrote every element of each chunk.
-    unsafe { storage.assume_init() }
+    Storage::Shared(unsafe { storage.assume_init() })
 }
 
 /// `f` applied to every element of `x`.
@@ -101,7 +107,7 @@ pub(crate) fn zip_same<T: Float>(
             }
         })
     };
-    Tensor::from_shared(data, a.shape_vec())
+    Tensor::from_storage(data, a.shape_vec())
 }
 
 /// `f` applied to every element of `a`, the result given `shape` (of as
@@ -122,7 +128,7 @@ fn map_with<T: Float>(
             }
         })
     };
-    Tensor::from_shared(data, shape)
+    Tensor::from_storage(data, shape)
 }
 
 /// `f(a, b)` element-wise under numpy broadcasting; `op` names the operation

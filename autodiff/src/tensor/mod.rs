@@ -1,23 +1,25 @@
 //! [`Tensor<T>`]: an n-dimensional, row-major array of `f32` or `f64`.
 //!
-//! A tensor is an immutable value: its elements live behind an [`Arc`], so
-//! cloning one is cheap and never copies the data. Operations build new
-//! tensors; the tape records them (see [`Tape`](crate::Tape)). The elements
-//! and the reference count share one allocation (`Arc<[T]>`), which the
-//! kernels fill in place.
+//! A tensor is an immutable value: its elements are shared by its clones,
+//! so cloning one is cheap and never copies the data. Operations build new
+//! tensors; the tape records them (see [`Tape`](crate::Tape)). A tensor of
+//! one element holds it inline; larger ones keep their elements and their
+//! reference count in one allocation (`Arc<[T]>`), which the kernels fill
+//! in place.
 
 mod compare;
 mod display;
 pub mod pool;
 mod random;
 pub(crate) mod small_buffers;
+mod storage;
 
-use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::{checked_numel, fmt_shape, numel, strides, Shape};
+pub(crate) use storage::Storage;
 
 /// An n-dimensional, row-major (C-order) array of `T`.
 ///
@@ -36,14 +38,12 @@ use crate::shape::{checked_numel, fmt_shape, numel, strides, Shape};
 /// ```
 pub struct Tensor<T: Float> {
     shape: Shape,
-    /// Dropped by hand in `Drop`, which moves the storage out first: a
-    /// buffer handed to the shared pool must already be unique, or another
-    /// thread could take it while this tensor still held a reference.
-    data: ManuallyDrop<Arc<[T]>>,
+    data: Storage<T>,
 }
 
 impl<T: Float> Clone for Tensor<T> {
     /// Another handle to the same elements (no copy), with its own shape.
+    #[inline]
     fn clone(&self) -> Self {
         Tensor {
             // `from_slice` copies the extents at once (`SmallVec::clone`
@@ -59,11 +59,7 @@ impl<T: Float> Drop for Tensor<T> {
     /// keeps small and large ones for the next tensor of the same size.
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: `data` is not used again: this is the tensor's drop.
-        let data = unsafe { ManuallyDrop::take(&mut self.data) };
-        if Arc::strong_count(&data) == 1 {
-            pool::give(data);
-        }
+        self.data.recycle();
     }
 }
 
@@ -100,30 +96,27 @@ impl<T: Float> Tensor<T> {
     }
 
     /// Builds a tensor whose length is already known to match (internal).
-    /// Moving a `Vec` into the shared storage copies it once; the hot
-    /// kernels build the storage directly ([`from_shared`](Self::from_shared)).
     pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
-        let storage = match pool::take::<T>(data.len()) {
-            Some(mut buffer) => {
-                Arc::get_mut(&mut buffer)
-                    .expect("pooled buffers are unique")
-                    .copy_from_slice(&data);
-                buffer
-            }
-            None => data.into(),
-        };
-        Self::from_shared(storage, shape)
+        Self::from_storage(Storage::from_vec(data), shape)
     }
 
-    /// Builds a tensor from its shared storage, whose length is already
-    /// known to match the shape (internal).
+    /// Builds a tensor from a shared buffer whose length is already known
+    /// to match the shape (internal).
     #[inline]
     pub(crate) fn from_shared(data: Arc<[T]>, shape: Shape) -> Self {
-        assert_eq!(data.len(), numel(&shape), "tensor storage and shape differ");
-        Tensor {
-            shape,
-            data: ManuallyDrop::new(data),
-        }
+        Self::from_storage(Storage::Shared(data), shape)
+    }
+
+    /// Builds a tensor from storage whose length is already known to match
+    /// the shape (internal).
+    #[inline]
+    pub(crate) fn from_storage(data: Storage<T>, shape: Shape) -> Self {
+        assert_eq!(
+            data.as_slice().len(),
+            numel(&shape),
+            "tensor storage and shape differ"
+        );
+        Tensor { shape, data }
     }
 
     /// A rank-0 tensor (shape `[]`) holding one value.
@@ -135,7 +128,7 @@ impl<T: Float> Tensor<T> {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn scalar(value: T) -> Self {
-        Self::from_parts(vec![value], Shape::new())
+        Self::from_storage(Storage::One(value), Shape::new())
     }
 
     /// A tensor of `shape` whose every element is `value`.
@@ -174,16 +167,17 @@ impl<T: Float> Tensor<T> {
     pub fn try_full(shape: &[usize], value: T) -> Result<Self> {
         let at = std::panic::Location::caller();
         let n = checked_numel("Tensor::full", shape).map_err(|e| e.at(at))?;
-        let data = match pool::take::<T>(n) {
-            Some(mut buffer) => {
+        let data = match (n, pool::take::<T>(n)) {
+            (1, _) => Storage::One(value),
+            (_, Some(mut buffer)) => {
                 Arc::get_mut(&mut buffer)
                     .expect("pooled buffers are unique")
                     .fill(value);
-                buffer
+                Storage::Shared(buffer)
             }
-            None => std::iter::repeat_n(value, n).collect(),
+            (_, None) => Storage::Shared(std::iter::repeat_n(value, n).collect()),
         };
-        Ok(Self::from_shared(data, Shape::from_slice(shape)))
+        Ok(Self::from_storage(data, Shape::from_slice(shape)))
     }
 
     /// A tensor of `shape` for a kernel that writes every element: its
@@ -204,8 +198,8 @@ impl<T: Float> Tensor<T> {
     pub fn for_overwrite(shape: &[usize]) -> Self {
         let n = checked_numel("Tensor::for_overwrite", shape).unwrap_or_else(|e| panic!("{e}"));
         match pool::take::<T>(n) {
-            Some(buffer) => Self::from_shared(buffer, Shape::from_slice(shape)),
-            None => Self::zeros(shape),
+            Some(buffer) if n > 1 => Self::from_shared(buffer, Shape::from_slice(shape)),
+            _ => Self::zeros(shape),
         }
     }
 
@@ -296,22 +290,23 @@ impl<T: Float> Tensor<T> {
 
     /// The number of elements.
     pub fn numel(&self) -> usize {
-        self.data.len()
+        self.data.as_slice().len()
     }
 
     /// The elements in row-major order.
+    #[inline]
     pub fn data(&self) -> &[T] {
-        &self.data
+        self.data.as_slice()
     }
 
     /// The elements, copied into a `Vec`.
     pub fn to_vec(&self) -> Vec<T> {
-        self.data.to_vec()
+        self.data().to_vec()
     }
 
-    /// The elements as a `Vec` (a copy: the storage is an `Arc<[T]>`).
+    /// The elements as a `Vec` (a copy: the storage is shared).
     pub fn into_vec(self) -> Vec<T> {
-        self.data.to_vec()
+        self.data().to_vec()
     }
 
     /// Mutable access to the elements, copying them first if the storage is
@@ -326,12 +321,7 @@ impl<T: Float> Tensor<T> {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
-        if Arc::get_mut(&mut self.data).is_none() {
-            let unique: Arc<[T]> = self.data.iter().copied().collect();
-            // the shared storage is released as usual (others still hold it)
-            drop(std::mem::replace(&mut *self.data, unique));
-        }
-        Arc::get_mut(&mut self.data).expect("storage just made unique")
+        self.data.make_mut()
     }
 
     /// Whether no other tensor shares this one's storage, so that
@@ -347,7 +337,7 @@ impl<T: Float> Tensor<T> {
     /// assert!(a.is_unique());
     /// ```
     pub fn is_unique(&mut self) -> bool {
-        Arc::get_mut(&mut self.data).is_some()
+        self.data.get_mut().is_some()
     }
 
     /// The element at a multi-index.
@@ -366,7 +356,7 @@ impl<T: Float> Tensor<T> {
     #[track_caller]
     pub fn get(&self, index: &[usize]) -> Result<T> {
         let at = std::panic::Location::caller();
-        Ok(self.data[self.offset("Tensor::get", index).map_err(|e| e.at(at))?])
+        Ok(self.data()[self.offset("Tensor::get", index).map_err(|e| e.at(at))?])
     }
 
     /// The value of a one-element tensor (of any rank).
@@ -394,7 +384,7 @@ impl<T: Float> Tensor<T> {
             )
             .at(std::panic::Location::caller()));
         }
-        Ok(self.data[0])
+        Ok(self.data()[0])
     }
 
     /// The same elements under another shape with as many elements.
@@ -440,8 +430,8 @@ impl<T: Float> Tensor<T> {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
-        Self::from_shared(
-            self.data.iter().map(|&x| f(x)).collect(),
+        Self::from_parts(
+            self.data().iter().map(|&x| f(x)).collect(),
             Shape::from_slice(&self.shape),
         )
     }
@@ -486,7 +476,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn cast<U: Float>(&self) -> Tensor<U> {
         Tensor::from_parts(
-            self.data.iter().map(|&x| U::of_f64(x.as_f64())).collect(),
+            self.data().iter().map(|&x| U::of_f64(x.as_f64())).collect(),
             Shape::from_slice(&self.shape),
         )
     }
@@ -517,9 +507,9 @@ impl<T: Float> Tensor<T> {
             .at(std::panic::Location::caller()));
         }
         Ok(self
-            .data
+            .data()
             .iter()
-            .zip(other.data.iter())
+            .zip(other.data().iter())
             .fold(T::zero(), |m, (&a, &b)| {
                 let d = (a - b).abs();
                 if d > m || d.is_nan() {
@@ -539,7 +529,7 @@ impl<T: Float> Tensor<T> {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn all_finite(&self) -> bool {
-        self.data.iter().all(|x| x.is_finite())
+        self.data().iter().all(|x| x.is_finite())
     }
 
     /// Flat row-major offset of a multi-index, checked.
