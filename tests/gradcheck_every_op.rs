@@ -198,6 +198,7 @@ fn table() -> Vec<Row> {
             ],
             |_, v| { bce_with_logits(v[0], v[1]) }
         ),
+        row!("silu", [rand(&[2, 3], 51)], |_, v| nn::ops::silu(v[0])),
     ]
 }
 

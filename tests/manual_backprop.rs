@@ -57,6 +57,7 @@ fn hand_written_backprop_equals_the_tape_for_every_activation_and_depth() {
         Activation::Sigmoid,
         Activation::Tanh,
         Activation::Linear,
+        Activation::Silu,
     ] {
         for (k, widths) in nets.iter().enumerate() {
             check(widths, act, 10 * k as u64 + 1);

@@ -80,6 +80,7 @@ fn cases() -> Vec<Case> {
             vec![vec![2, 3, 6, 5], vec![4, 3, 3, 2], vec![4]],
             |v| nn::ops::conv2d(v[0], v[1], Some(v[2]), 2, 1),
         ),
+        ("silu (nn)", vec![vec![4, 5]], |v| nn::ops::silu(v[0])),
         ("max_pool2d 2×2", vec![vec![2, 3, 6, 4]], |v| {
             nn::ops::max_pool2d(v[0], 2, 2)
         }),

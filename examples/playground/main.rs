@@ -60,8 +60,8 @@ struct Args {
     /// Epochs
     #[arg(long, default_value_t = 200)]
     epochs: usize,
-    /// sgd or adam
-    #[arg(long, default_value = "sgd", value_parser = parse_optimizer)]
+    /// sgd, adam, adamw or rmsprop
+    #[arg(long, default_value = "sgd")]
     optimizer: OptimizerKind,
     /// Noise, from 0 to 0.5
     #[arg(long, default_value_t = 0.0)]
@@ -95,16 +95,6 @@ fn regularization_rate(s: &str) -> Result<f64, String> {
         Ok(rate)
     } else {
         Err(format!("{s} is not a regularisation rate in [0, 10]"))
-    }
-}
-
-fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "sgd" => Ok(OptimizerKind::Sgd),
-        "adam" => Ok(OptimizerKind::Adam),
-        other => Err(format!(
-            "unknown optimizer '{other}' (expected sgd or adam)"
-        )),
     }
 }
 
@@ -172,6 +162,8 @@ fn optimizer_name(c: &Config) -> &'static str {
     match c.optimizer {
         OptimizerKind::Sgd => "SGD",
         OptimizerKind::Adam => "Adam",
+        OptimizerKind::AdamW => "AdamW",
+        OptimizerKind::RmsProp => "RMSprop",
     }
 }
 

@@ -14,17 +14,78 @@ use crate::init::Init;
 use crate::layers::{Activation, Mlp};
 use crate::loss::{accuracy, check_finite};
 use crate::module::Module;
-use crate::optim::{Adam, Optimizer, Sgd};
+use crate::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 use crate::regularization::{check_rate, Regularization};
 use crate::session::Session;
 
-/// Which update rule trains the net.
+/// Which update rule trains the net (each with its defaults but the
+/// learning rate; see [`crate::optim`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OptimizerKind {
     /// Plain mini-batch SGD (Playground's).
     Sgd,
     /// Adam.
     Adam,
+    /// AdamW (decoupled weight decay 0.01).
+    AdamW,
+    /// RMSprop.
+    RmsProp,
+}
+
+impl OptimizerKind {
+    /// Every kind, in the order menus list them.
+    pub const ALL: [OptimizerKind; 4] = [
+        OptimizerKind::Sgd,
+        OptimizerKind::Adam,
+        OptimizerKind::AdamW,
+        OptimizerKind::RmsProp,
+    ];
+
+    /// The lower-case name: `sgd`, `adam`, `adamw` or `rmsprop`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::AdamW => "adamw",
+            OptimizerKind::RmsProp => "rmsprop",
+        }
+    }
+
+    /// The optimizer, with learning rate `lr`.
+    ///
+    /// # Errors
+    /// The optimizer's own refusal of a learning rate that is not finite
+    /// and ≥ 0.
+    #[track_caller]
+    pub fn build(self, lr: f64) -> Result<Box<dyn Optimizer<f64>>> {
+        Ok(match self {
+            OptimizerKind::Sgd => Box::new(Sgd::new(lr)?),
+            OptimizerKind::Adam => Box::new(Adam::new(lr)?),
+            OptimizerKind::AdamW => Box::new(AdamW::new(lr)?),
+            OptimizerKind::RmsProp => Box::new(RmsProp::new(lr)?),
+        })
+    }
+}
+
+impl std::fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for OptimizerKind {
+    type Err = String;
+
+    /// Parses a [`name`](OptimizerKind::name), in any case.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let lower = s.to_ascii_lowercase();
+        OptimizerKind::ALL
+            .into_iter()
+            .find(|k| k.name() == lower)
+            .ok_or_else(|| {
+                format!("unknown optimizer '{s}' (expected sgd, adam, adamw or rmsprop)")
+            })
+    }
 }
 
 /// One Playground run. [`Config::default`] is Playground's own setting:
@@ -193,12 +254,7 @@ impl Run {
     /// Errors of the forward pass (none for a net built by [`run`]).
     #[track_caller]
     pub fn output_grid(&self, extent: f64, cols: usize, rows: usize) -> Result<Vec<f64>> {
-        let x = features(&grid_points(extent, cols, rows), &self.config.features);
-        let out = predict(&self.model, &x)?;
-        Ok(match self.problem() {
-            Problem::Classification => out.data().chunks(2).map(|z| z[1] - z[0]).collect(),
-            Problem::Regression => out.data().to_vec(),
-        })
+        output_grid(&self.model, &self.config, extent, cols, rows)
     }
 
     /// What every hidden unit computes: for hidden layer `l` and its unit
@@ -227,32 +283,61 @@ impl Run {
         cols: usize,
         rows: usize,
     ) -> Result<Vec<Vec<Vec<f64>>>> {
-        let x = features(&grid_points(extent, cols, rows), &self.config.features);
-        let tape = Tape::new();
-        let s = Session::eval(&tape);
-        let layers = self.model.layers();
-        let mut h = s.input(x);
-        let mut grids = Vec::new();
-        for layer in &layers[..layers.len() - 1] {
-            h = self.model.activation().apply(layer.forward(&s, h)?)?;
-            let width = layer.out_features();
-            let values = h.value();
-            grids.push(
-                (0..width)
-                    .map(|j| {
-                        values
-                            .data()
-                            .iter()
-                            .skip(j)
-                            .step_by(width)
-                            .copied()
-                            .collect()
-                    })
-                    .collect(),
-            );
-        }
-        Ok(grids)
+        hidden_unit_grids(&self.model, &self.config, extent, cols, rows)
     }
+}
+
+/// [`Run::output_grid`] of `model`, trained on `config`'s features.
+#[track_caller]
+fn output_grid(
+    model: &Mlp<f64>,
+    config: &Config,
+    extent: f64,
+    cols: usize,
+    rows: usize,
+) -> Result<Vec<f64>> {
+    let x = features(&grid_points(extent, cols, rows), &config.features);
+    let out = predict(model, &x)?;
+    Ok(match config.dataset.problem() {
+        Problem::Classification => out.data().chunks(2).map(|z| z[1] - z[0]).collect(),
+        Problem::Regression => out.data().to_vec(),
+    })
+}
+
+/// [`Run::hidden_unit_grids`] of `model`, trained on `config`'s features.
+#[track_caller]
+fn hidden_unit_grids(
+    model: &Mlp<f64>,
+    config: &Config,
+    extent: f64,
+    cols: usize,
+    rows: usize,
+) -> Result<Vec<Vec<Vec<f64>>>> {
+    let x = features(&grid_points(extent, cols, rows), &config.features);
+    let tape = Tape::new();
+    let s = Session::eval(&tape);
+    let layers = model.layers();
+    let mut h = s.input(x);
+    let mut grids = Vec::new();
+    for layer in &layers[..layers.len() - 1] {
+        h = model.activation().apply(layer.forward(&s, h)?)?;
+        let width = layer.out_features();
+        let values = h.value();
+        grids.push(
+            (0..width)
+                .map(|j| {
+                    values
+                        .data()
+                        .iter()
+                        .skip(j)
+                        .step_by(width)
+                        .copied()
+                        .collect()
+                })
+                .collect(),
+        );
+    }
+    Ok(grids)
 }
 
 /// The `cols × rows` grid of [`Run::output_grid`] as points.
@@ -355,91 +440,238 @@ pub fn run(config: &Config, on_epoch: impl FnMut(usize, &EpochStats)) -> Result<
 // calls name the line that called `run`
 #[track_caller]
 fn run_config(config: &Config, mut on_epoch: impl FnMut(usize, &EpochStats)) -> Result<Run> {
-    if config.features.is_empty() {
-        return Err(autodiff::Error::argument(
-            "playground::run",
-            "choose at least one input feature",
-        ));
+    let mut trainer = Trainer::build(config)?;
+    on_epoch(0, &trainer.history[0]);
+    for epoch in 1..=config.epochs {
+        let stats = trainer.train_epoch()?;
+        on_epoch(epoch, &stats);
     }
-    check_rate(config.regularization_rate)?;
-    let problem = config.dataset.problem();
-    let points = config
-        .dataset
-        .generate(config.points, config.noise, config.seed)?;
-    let (train_idx, test_idx) = train_test_split(
-        points.len(),
-        config.test_fraction,
-        config.seed.wrapping_add(1),
-    )?;
-    if train_idx.is_empty() {
-        return Err(autodiff::Error::argument(
-            "playground::run",
-            format!(
-                "the training set is empty: {} points × (1 − test fraction {}) rounds to 0",
-                config.points, config.test_fraction
-            ),
-        ));
+    Ok(trainer.into_run())
+}
+
+/// A Playground run in progress, trained one epoch at a time: the data,
+/// the net, its optimizer and the history so far. [`run`] trains
+/// `config.epochs` epochs with one; a live page (the `playground` example's
+/// `--serve`) calls [`epoch`](Trainer::epoch) as often as the student asks
+/// and draws the net between epochs.
+///
+/// ```
+/// use nn::playground::{Config, Trainer};
+/// let mut trainer = Trainer::new(&Config::default())?;
+/// assert_eq!(trainer.epochs(), 0);
+/// let first = trainer.history()[0];
+/// for _ in 0..5 {
+///     trainer.epoch()?;
+/// }
+/// assert_eq!((trainer.epochs(), trainer.history().len()), (5, 6));
+/// assert!(trainer.history()[5].train_loss < first.train_loss);
+/// assert_eq!(trainer.output_grid(6.0, 3, 3)?.len(), 9);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+pub struct Trainer {
+    config: Config,
+    problem: Problem,
+    train: Points,
+    test: Points,
+    x_train: Tensor<f64>,
+    x_test: Tensor<f64>,
+    model: Mlp<f64>,
+    optimizer: Box<dyn Optimizer<f64>>,
+    batches: Batches,
+    history: Vec<EpochStats>,
+}
+
+impl Trainer {
+    /// Generates the data, splits it, builds the net and its optimizer,
+    /// and records the statistics before training (`config.epochs` is not
+    /// used: the caller decides how many epochs to run).
+    ///
+    /// # Errors
+    /// The configuration errors of [`run`].
+    #[track_caller]
+    pub fn new(config: &Config) -> Result<Self> {
+        let at = std::panic::Location::caller();
+        Self::build(config).map_err(|e| e.at(at))
     }
-    let (train, test) = (points.select(&train_idx)?, points.select(&test_idx)?);
-    let x_train = features::<f64>(&train, &config.features);
-    let x_test = features::<f64>(&test, &config.features);
 
-    let mut widths = vec![config.features.len()];
-    widths.extend(&config.hidden);
-    widths.push(match problem {
-        Problem::Classification => 2,
-        Problem::Regression => 1,
-    });
-    let mut model = Mlp::new(
-        &widths,
-        config.activation,
-        config.init,
-        config.seed.wrapping_add(2),
-    )?;
-    let mut optimizer: Box<dyn Optimizer<f64>> = match config.optimizer {
-        OptimizerKind::Sgd => Box::new(Sgd::new(config.lr)?),
-        OptimizerKind::Adam => Box::new(Adam::new(config.lr)?),
-    };
-    let mut batches = Batches::new(train.len(), config.batch, config.seed.wrapping_add(3))?;
+    #[track_caller]
+    fn build(config: &Config) -> Result<Self> {
+        if config.features.is_empty() {
+            return Err(autodiff::Error::argument(
+                "playground::run",
+                "choose at least one input feature",
+            ));
+        }
+        check_rate(config.regularization_rate)?;
+        let problem = config.dataset.problem();
+        let points = config
+            .dataset
+            .generate(config.points, config.noise, config.seed)?;
+        let (train_idx, test_idx) = train_test_split(
+            points.len(),
+            config.test_fraction,
+            config.seed.wrapping_add(1),
+        )?;
+        if train_idx.is_empty() {
+            return Err(autodiff::Error::argument(
+                "playground::run",
+                format!(
+                    "the training set is empty: {} points × (1 − test fraction {}) rounds to 0",
+                    config.points, config.test_fraction
+                ),
+            ));
+        }
+        let (train, test) = (points.select(&train_idx)?, points.select(&test_idx)?);
+        let x_train = features::<f64>(&train, &config.features);
+        let x_test = features::<f64>(&test, &config.features);
 
-    let stats = |model: &Mlp<f64>| -> Result<EpochStats> {
-        let (train_loss, train_accuracy) = evaluate(model, problem, &x_train, &train)?;
-        let (test_loss, test_accuracy) = evaluate(model, problem, &x_test, &test)?;
+        let mut widths = vec![config.features.len()];
+        widths.extend(&config.hidden);
+        widths.push(match problem {
+            Problem::Classification => 2,
+            Problem::Regression => 1,
+        });
+        let model = Mlp::new(
+            &widths,
+            config.activation,
+            config.init,
+            config.seed.wrapping_add(2),
+        )?;
+        let optimizer = config.optimizer.build(config.lr)?;
+        let batches = Batches::new(train.len(), config.batch, config.seed.wrapping_add(3))?;
+        let mut trainer = Trainer {
+            config: config.clone(),
+            problem,
+            train,
+            test,
+            x_train,
+            x_test,
+            model,
+            optimizer,
+            batches,
+            history: Vec::new(),
+        };
+        let before = trainer.stats()?;
+        trainer.history.push(before);
+        Ok(trainer)
+    }
+
+    /// Trains one more epoch (one pass over the training points in
+    /// mini-batches) and returns its statistics, also appended to the
+    /// history.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Anomaly`](autodiff::ErrorKind::Anomaly) naming the
+    /// epoch and step when the training loss becomes NaN or infinite (the
+    /// net keeps the last finite step's weights).
+    #[track_caller]
+    pub fn epoch(&mut self) -> Result<EpochStats> {
+        let at = std::panic::Location::caller();
+        self.train_epoch().map_err(|e| e.at(at))
+    }
+
+    #[track_caller]
+    fn train_epoch(&mut self) -> Result<EpochStats> {
+        let epoch = self.history.len();
+        for (step, batch) in self.batches.epoch().enumerate() {
+            let tape = Tape::new();
+            let s = Session::train(&tape);
+            let outputs = self
+                .model
+                .forward(&s, s.input(rows(&self.x_train, &batch)?))?;
+            let mut loss = data_loss(self.problem, outputs, &self.train, batch.iter().copied())?;
+            let weights: Vec<_> = self.model.layers().iter().map(|l| &l.weight).collect();
+            if let Some(penalty) =
+                self.config
+                    .regularization
+                    .penalty(&s, &weights, self.config.regularization_rate)?
+            {
+                loss = loss.add(penalty)?;
+            }
+            check_finite(loss.value().item()?, epoch, step + 1)?;
+            let grads = s.grads(loss)?;
+            self.optimizer.step(&mut self.model, &grads)?;
+        }
+        let stats = self.stats()?;
+        self.history.push(stats);
+        Ok(stats)
+    }
+
+    /// Loss and accuracy of the net as it is, on both sets.
+    fn stats(&self) -> Result<EpochStats> {
+        let (train_loss, train_accuracy) =
+            evaluate(&self.model, self.problem, &self.x_train, &self.train)?;
+        let (test_loss, test_accuracy) =
+            evaluate(&self.model, self.problem, &self.x_test, &self.test)?;
         Ok(EpochStats {
             train_loss,
             test_loss,
             train_accuracy,
             test_accuracy,
         })
-    };
-    let mut history = vec![stats(&model)?];
-    on_epoch(0, &history[0]);
-    for epoch in 1..=config.epochs {
-        for (step, batch) in batches.epoch().enumerate() {
-            let tape = Tape::new();
-            let s = Session::train(&tape);
-            let outputs = model.forward(&s, s.input(rows(&x_train, &batch)?))?;
-            let mut loss = data_loss(problem, outputs, &train, batch.iter().copied())?;
-            let weights: Vec<_> = model.layers().iter().map(|l| &l.weight).collect();
-            if let Some(penalty) =
-                config
-                    .regularization
-                    .penalty(&s, &weights, config.regularization_rate)?
-            {
-                loss = loss.add(penalty)?;
-            }
-            check_finite(loss.value().item()?, epoch, step + 1)?;
-            let grads = s.grads(loss)?;
-            optimizer.step(&mut model, &grads)?;
-        }
-        history.push(stats(&model)?);
-        on_epoch(epoch, &history[epoch]);
     }
-    Ok(Run {
-        config: config.clone(),
-        model,
-        train,
-        test,
-        history,
-    })
+
+    /// The epochs trained so far.
+    pub fn epochs(&self) -> usize {
+        self.history.len() - 1
+    }
+
+    /// The statistics before training (index 0) and after each epoch.
+    pub fn history(&self) -> &[EpochStats] {
+        &self.history
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The net as trained so far.
+    pub fn model(&self) -> &Mlp<f64> {
+        &self.model
+    }
+
+    /// The training points.
+    pub fn train_points(&self) -> &Points {
+        &self.train
+    }
+
+    /// The test points.
+    pub fn test_points(&self) -> &Points {
+        &self.test
+    }
+
+    /// [`Run::output_grid`] of the net as trained so far.
+    ///
+    /// # Errors
+    /// Errors of the forward pass (none for a net built by [`Trainer::new`]).
+    #[track_caller]
+    pub fn output_grid(&self, extent: f64, cols: usize, rows: usize) -> Result<Vec<f64>> {
+        output_grid(&self.model, &self.config, extent, cols, rows)
+    }
+
+    /// [`Run::hidden_unit_grids`] of the net as trained so far.
+    ///
+    /// # Errors
+    /// Errors of the forward pass (none for a net built by [`Trainer::new`]).
+    #[track_caller]
+    pub fn hidden_unit_grids(
+        &self,
+        extent: f64,
+        cols: usize,
+        rows: usize,
+    ) -> Result<Vec<Vec<Vec<f64>>>> {
+        hidden_unit_grids(&self.model, &self.config, extent, cols, rows)
+    }
+
+    /// The finished run: configuration, net, data and history.
+    pub fn into_run(self) -> Run {
+        Run {
+            config: self.config,
+            model: self.model,
+            train: self.train,
+            test: self.test,
+            history: self.history,
+        }
+    }
 }

@@ -6,7 +6,8 @@ use crate::module::Module;
 use crate::param::Param;
 use crate::session::Session;
 
-/// An element-wise activation: the four that TensorFlow Playground offers.
+/// An element-wise activation: the four that TensorFlow Playground offers,
+/// and SiLU, an operation nn adds through autodiff's public `Op` trait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Activation {
     /// The identity, `a = z` (Playground's "Linear").
@@ -17,6 +18,8 @@ pub enum Activation {
     Tanh,
     /// `a = max(0, z)`.
     Relu,
+    /// `a = z·σ(z)` (swish; [`ops::silu`](crate::ops::silu)).
+    Silu,
 }
 
 impl Activation {
@@ -41,6 +44,7 @@ impl Activation {
             Activation::Sigmoid => z.sigmoid(),
             Activation::Tanh => z.tanh(),
             Activation::Relu => z.relu(),
+            Activation::Silu => crate::ops::silu(z),
         }
     }
 
@@ -65,6 +69,7 @@ impl Activation {
                 (t, f::tanh_derivative(t))
             }
             Activation::Relu => (f::relu(z), f::relu_derivative(z)),
+            Activation::Silu => crate::ops::silu_eval(z),
         }
     }
 
@@ -75,6 +80,7 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Relu => "relu",
+            Activation::Silu => "silu",
         }
     }
 }
@@ -88,16 +94,17 @@ impl std::fmt::Display for Activation {
 impl std::str::FromStr for Activation {
     type Err = String;
 
-    /// Parses `linear`, `sigmoid`, `tanh` or `relu` (any case).
+    /// Parses `linear`, `sigmoid`, `tanh`, `relu` or `silu` (any case).
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         Ok(match s.to_ascii_lowercase().as_str() {
             "linear" | "identity" => Activation::Linear,
             "sigmoid" => Activation::Sigmoid,
             "tanh" => Activation::Tanh,
             "relu" => Activation::Relu,
+            "silu" | "swish" => Activation::Silu,
             other => {
                 return Err(format!(
-                    "unknown activation '{other}' (expected linear, sigmoid, tanh or relu)"
+                    "unknown activation '{other}' (expected linear, sigmoid, tanh, relu or silu)"
                 ))
             }
         })

@@ -1,5 +1,6 @@
-//! Convolution and pooling, added to the tape through autodiff's public
-//! extension point ([`autodiff::Op`]) — the same way a user adds a layer.
+//! Convolution, pooling and the SiLU activation, added to the tape through
+//! autodiff's public extension point ([`autodiff::Op`]) — the same way a
+//! user adds a layer.
 //!
 //! Every operation here comes with its adjoint as another operation, and
 //! each backward rule is written with these operations, so gradients of
@@ -14,6 +15,7 @@
 //! | `max_pool2d_scatter` | ḡ added at the saved maxima | the gather of the same positions (`index_select`) | `pool.rs` |
 //! | `avg_pool2d` | the mean of each window (sliding or adaptive) | `avg_pool2d_spread`: ḡ/size over each window | `pool.rs` |
 //! | `avg_pool2d_spread` | ḡ/size spread over each window | `avg_pool2d` of the upstream gradient | `pool.rs` |
+//! | `silu` | x·σ(x) | ḡ·(σ(x) + y·(1 − σ(x))) | `silu.rs` |
 //! | `bce_with_logits` | max(z, 0) − z·y + ln(1 + e^−\|z\|) | (σ(z) − y)·ḡ/n for z, −z·ḡ/n for y | `../loss.rs` |
 //!
 //! Batch and layer normalisation ([`normalize`]) are compositions of
@@ -23,8 +25,10 @@ mod conv;
 mod geometry;
 mod norm;
 mod pool;
+mod silu;
 
 pub use conv::{conv2d, conv2d_with};
 pub use geometry::{ConvGeometry, ConvOptions, Hw, PoolGeometry, PoolOptions, WindowSpans};
 pub use norm::normalize;
 pub use pool::{adaptive_avg_pool2d, avg_pool2d, avg_pool2d_with, max_pool2d, max_pool2d_with};
+pub use silu::{silu, silu_eval};
