@@ -11,10 +11,13 @@
 //!     --activation tanh --hidden 8,8 --lr 0.1 --epochs 300 --regularization l2 --regularization-rate 0.001
 //! # regression
 //! cargo run --release --example playground -- --dataset multigauss --hidden 8,8 --optimizer adam --lr 0.01
+//! # the Playground as a live page, trained by tapegrad (http://127.0.0.1:8080/)
+//! cargo run --release --example playground -- --serve
 //! ```
 
 #[path = "../support/mod.rs"]
 mod support;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -34,7 +37,8 @@ use support::plot::{self, BLUE, ORANGE};
 /// Linear, Sigmoid and ReLU; x1², x2² with Linear), prints their table and
 /// writes a figure per net and one comparing them. With --dataset,
 /// --features, --activation or --hidden it trains that one net. The other
-/// flags apply to either.
+/// flags apply to either. With --serve it is the Playground itself, as a
+/// page on this machine that trains with tapegrad while you watch.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Args {
@@ -45,7 +49,7 @@ struct Args {
     /// Comma-separated inputs from x1, x2, x1^2, x2^2, x1x2, sin(x1), sin(x2) [default: x1,x2]
     #[arg(long, value_delimiter = ',')]
     features: Option<Vec<Feature>>,
-    /// linear, sigmoid, tanh or relu [default: tanh]
+    /// linear, sigmoid, tanh, relu or silu [default: tanh]
     #[arg(long)]
     activation: Option<Activation>,
     /// Comma-separated hidden widths [default: 4,2]
@@ -84,6 +88,24 @@ struct Args {
     /// Folder for the figures
     #[arg(long, default_value = "playground-out")]
     out: PathBuf,
+    /// Serve the Playground as a live page instead: a local web server
+    /// whose page trains a tapegrad network as you watch
+    #[arg(long)]
+    serve: bool,
+    /// With --serve: the port (0 picks a free one)
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// With --serve: the address to listen on (the default is this machine
+    /// only; 0.0.0.0 opens it to the network)
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// With --serve: how many pages may train at once
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    max_sessions: u16,
+    /// With --serve: seconds after which the session of a page that went
+    /// away (no open event stream, no request) is stopped
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    abandon_after: u64,
 }
 
 fn regularization_rate(s: &str) -> Result<f64, String> {
@@ -385,6 +407,15 @@ fn main() {
 
 fn try_main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    if args.serve {
+        return web::serve(&web::Options {
+            bind: args.bind,
+            port: args.port,
+            max_sessions: usize::from(args.max_sessions),
+            abandon_after: std::time::Duration::from_secs(args.abandon_after),
+        })
+        .map_err(|e| e as Box<dyn std::error::Error>);
+    }
     if !(0.0..=0.5).contains(&args.noise) {
         return Err(format!("--noise {} is outside 0..=0.5", args.noise).into());
     }
