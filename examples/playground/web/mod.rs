@@ -266,23 +266,24 @@ fn act(registry: &Registry, id: &str, action: &str, body: &[u8]) -> Answer {
     let Some(session) = registry.get(id) else {
         return no_session(id);
     };
-    let command =
-        match action {
-            "play" => Command::Play,
-            "pause" => Command::Pause,
-            "step" => Command::Step,
-            "reset" => Command::Reset,
-            "settings" => match settings_of(body) {
-                Ok(checked) => Command::Settings(Box::new(checked)),
-                Err(answer) => return answer,
-            },
-            other => return Answer::error(
+    let command = match action {
+        "play" => Command::Play,
+        "pause" => Command::Pause,
+        "step" => Command::Step,
+        "reset" => Command::Reset,
+        "settings" => match settings_of(body) {
+            Ok(checked) => Command::Settings(Box::new(checked)),
+            Err(answer) => return answer,
+        },
+        other => {
+            return Answer::error(
                 404,
                 format!(
                     "no action '{other}' (expected play, pause, step, reset, settings or close)"
                 ),
-            ),
-        };
+            )
+        }
+    };
     if session.send(command) {
         Answer::ok()
     } else {
