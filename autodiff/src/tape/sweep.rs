@@ -86,9 +86,11 @@ impl<T: Float> Tape<T> {
                     output: &node.value,
                     needs: &needs,
                 };
-                if let Some(result) = op.backward_values(&ctx, &g) {
-                    let stored = result.and_then(|input_grads| {
-                        store_values(
+                // matched in place: moving the 136-byte result into a
+                // callee's frame cost a store-forwarding stall per node
+                if let Some(result) = &mut op.backward_values(&ctx, &g) {
+                    let stored = match result {
+                        Ok(input_grads) => store_values(
                             op.name(),
                             &inner,
                             parents,
@@ -96,8 +98,9 @@ impl<T: Float> Tape<T> {
                             input_grads,
                             sweep.anomaly,
                             &mut grads,
-                        )
-                    });
+                        ),
+                        Err(e) => Err(e.clone()),
+                    };
                     if kept {
                         grads[i] = Some(g);
                     }
@@ -115,14 +118,14 @@ impl<T: Float> Tape<T> {
             };
             let op = self.take_op(i);
             let result = self.var_rule_on_values(&*op, i, &edges, g);
-            let stored = result.and_then(|input_grads| {
+            let stored = result.and_then(|mut input_grads| {
                 let inner = self.inner.borrow();
                 store_values(
                     op.name(),
                     &inner,
                     &edges.0,
                     &edges.1,
-                    input_grads,
+                    &mut input_grads,
                     sweep.anomaly,
                     &mut grads,
                 )
@@ -359,20 +362,23 @@ fn store_values<T: Float>(
     inner: &Inner<T>,
     parents: &[usize],
     needs: &[bool],
-    mut input_grads: ValueGrads<T>,
+    input_grads: &mut [Option<Tensor<T>>],
     anomaly: bool,
     grads: &mut [Option<Tensor<T>>],
 ) -> Result<()> {
     check_count(op, input_grads.len(), parents.len())?;
     for (k, (slot, &p)) in input_grads.iter_mut().zip(parents).enumerate() {
-        let (Some(g), true) = (slot.take(), needs[k]) else {
+        let (Some(g), true) = (slot.as_ref(), needs[k]) else {
             continue;
         };
-        check_grad(op, k, &g, inner.nodes[p].value.shape(), anomaly)?;
-        grads[p] = Some(match grads[p].take() {
-            None => g,
-            Some(old) => accumulate(old, g),
-        });
+        check_grad(op, k, g, inner.nodes[p].value.shape(), anomaly)?;
+        let Some(new) = slot.take() else {
+            continue;
+        };
+        match &mut grads[p] {
+            Some(old) => accumulate(old, new),
+            empty => *empty = Some(new),
+        }
     }
     Ok(())
 }
@@ -380,14 +386,13 @@ fn store_values<T: Float>(
 /// `old + new` for two gradients of one value, in place in whichever of
 /// the two buffers no other tensor shares (a gradient passed through
 /// unchanged, as `add`'s, is shared with the node it came from).
-fn accumulate<T: Float>(mut old: Tensor<T>, mut new: Tensor<T>) -> Tensor<T> {
+fn accumulate<T: Float>(old: &mut Tensor<T>, mut new: Tensor<T>) {
     if !old.is_unique() && new.is_unique() {
-        std::mem::swap(&mut old, &mut new);
+        std::mem::swap(old, &mut new);
     }
     // a + b = b + a in IEEE arithmetic: the order of the two does not
     // change a bit of the sum
-    crate::kernels::elementwise::add_assign(&mut old, &new);
-    old
+    crate::kernels::elementwise::add_assign(old, &new);
 }
 
 /// A rule returned as many gradients as its operation has inputs.
