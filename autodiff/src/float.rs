@@ -4,7 +4,7 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-mod sealed {
+pub(crate) mod sealed {
     use std::cell::RefCell;
     use std::thread::LocalKey;
 
@@ -15,15 +15,29 @@ mod sealed {
     pub trait Sealed: Sized + 'static {
         /// This thread's free lists of small buffers of this type.
         fn small_lists() -> &'static LocalKey<RefCell<Lists<Self>>>;
+
+        /// `tanh self`: for `f32` computed in `f64` without a libm call
+        /// (`kernels::tanh_f32`), for `f64` libm's.
+        fn tanh_elem(self) -> Self;
     }
     impl Sealed for f32 {
         fn small_lists() -> &'static LocalKey<RefCell<Lists<Self>>> {
             &F32
         }
+
+        #[inline(always)]
+        fn tanh_elem(self) -> Self {
+            crate::kernels::tanh_f32::tanh(self)
+        }
     }
     impl Sealed for f64 {
         fn small_lists() -> &'static LocalKey<RefCell<Lists<Self>>> {
             &F64
+        }
+
+        #[inline(always)]
+        fn tanh_elem(self) -> Self {
+            num_traits::Float::tanh(self)
         }
     }
 }

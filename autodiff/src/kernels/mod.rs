@@ -10,3 +10,4 @@ pub(crate) mod layout;
 pub(crate) mod reduce;
 mod small_gemm;
 pub(crate) mod split;
+pub(crate) mod tanh_f32;
