@@ -13,7 +13,8 @@
 //!   idle meanwhile: what `kernels::split`'s lingering worker is for);
 //! - `matmul_backward/m×k×n`: both input gradients of a product (W2's
 //!   second layer), computed at once on two threads above a size;
-//! - `small_gemm/m×k×n`: the plain-loop path for tiny products (W1's).
+//! - `small_gemm/m×k×n`: the plain-loop path for tiny products (W1's);
+//! - `tanh/…/n`: the f32 `tanh` kernel against libm's `tanhf`.
 //!
 //! The thread count is rayon's global one; ids carry it (`1t`, `2t`):
 //!
@@ -234,6 +235,34 @@ fn small_gemm(c: &mut Criterion) {
     group.finish();
 }
 
+/// `tanh` over a slice, the f32 kernel (`autodiff::activations::tanh_slice`:
+/// computed in f64, vectorized) against libm's `tanhf` element by element,
+/// at W1's hidden-layer size (10 × 8) and a large one.
+fn tanh(c: &mut Criterion) {
+    use tapegrad::autodiff::activations::tanh_slice;
+    let mut group = c.benchmark_group("tanh");
+    for n in [80usize, 1 << 16] {
+        let z = Tensor::<f32>::rand_normal(&[n], 0.0, 2.0, 1);
+        let mut out = vec![0.0f32; n];
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(BenchmarkId::new("tanh_slice", n), |bench| {
+            bench.iter(|| {
+                tanh_slice(z.data(), &mut out);
+                std::hint::black_box(&out);
+            })
+        });
+        group.bench_function(BenchmarkId::new("libm_tanhf", n), |bench| {
+            bench.iter(|| {
+                for (o, &x) in out.iter_mut().zip(z.data()) {
+                    *o = x.tanh();
+                }
+                std::hint::black_box(&out);
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     relu_backward,
@@ -242,6 +271,7 @@ criterion_group!(
     thin_gemm,
     gemm_after_serial_work,
     matmul_backward,
-    small_gemm
+    small_gemm,
+    tanh
 );
 criterion_main!(benches);

@@ -63,6 +63,34 @@ pub fn tanh<T: Float>(z: T) -> T {
     crate::float::sealed::Sealed::tanh_elem(z)
 }
 
+/// `out[i] = tanh z[i]`: [`tanh`] over a slice at once, as the tape's
+/// `tanh` computes it (in `f32`, vectorized: 256-bit vectors where the CPU
+/// has AVX2, the same bits on every CPU).
+///
+/// ```
+/// use autodiff::activations::{tanh, tanh_slice};
+/// let z = [-2.0f32, 0.0, 0.5, 30.0];
+/// let mut out = [0.0; 4];
+/// tanh_slice(&z, &mut out);
+/// assert_eq!(out, z.map(tanh));
+/// ```
+///
+/// # Panics
+/// When `z` and `out` differ in length.
+pub fn tanh_slice<T: Float>(z: &[T], out: &mut [T]) {
+    assert_eq!(
+        z.len(),
+        out.len(),
+        "tanh_slice: {} inputs for {} outputs",
+        z.len(),
+        out.len()
+    );
+    // SAFETY: `MaybeUninit<T>` has the layout of `T`, and `tanh_into` only
+    // writes initialized values, so `out` stays initialized.
+    let out = unsafe { &mut *(out as *mut [T] as *mut [std::mem::MaybeUninit<T>]) };
+    <T as crate::float::sealed::Sealed>::tanh_into(z, out);
+}
+
 /// `d tanh/dz = 1 − tanh² z`, from the output `y = tanh z`.
 #[inline]
 pub fn tanh_derivative<T: Float>(y: T) -> T {

@@ -19,6 +19,10 @@ pub(crate) mod sealed {
         /// `tanh self`: for `f32` computed in `f64` without a libm call
         /// (`kernels::tanh_f32`), for `f64` libm's.
         fn tanh_elem(self) -> Self;
+
+        /// `out[i] = tanh src[i]` for `i < out.len()`, vectorized for `f32`.
+        /// Panics when `src` is shorter than `out`.
+        fn tanh_into(src: &[Self], out: &mut [std::mem::MaybeUninit<Self>]);
     }
     impl Sealed for f32 {
         fn small_lists() -> &'static LocalKey<RefCell<Lists<Self>>> {
@@ -29,6 +33,10 @@ pub(crate) mod sealed {
         fn tanh_elem(self) -> Self {
             crate::kernels::tanh_f32::tanh(self)
         }
+
+        fn tanh_into(src: &[Self], out: &mut [std::mem::MaybeUninit<Self>]) {
+            crate::kernels::tanh_f32::tanh_into(src, out);
+        }
     }
     impl Sealed for f64 {
         fn small_lists() -> &'static LocalKey<RefCell<Lists<Self>>> {
@@ -38,6 +46,13 @@ pub(crate) mod sealed {
         #[inline(always)]
         fn tanh_elem(self) -> Self {
             num_traits::Float::tanh(self)
+        }
+
+        fn tanh_into(src: &[Self], out: &mut [std::mem::MaybeUninit<Self>]) {
+            let src = &src[..out.len()];
+            for (o, &x) in out.iter_mut().zip(src) {
+                o.write(num_traits::Float::tanh(x));
+            }
         }
     }
 }

@@ -12,6 +12,7 @@
 //! backward  δ_{l−1} = (δ_l·W_l) ⊙ σ'(z_{l−1})                   (the note's (c) and (b))
 //! ```
 
+use autodiff::activations;
 use autodiff::kernels::gemm::{self, Matrices};
 use autodiff::shape::fmt_shape;
 use autodiff::{Error, ErrorKind, Float, Result, Tensor};
@@ -115,16 +116,23 @@ pub fn backprop<T: Float>(mlp: &Mlp<T>, x: &Tensor<T>, labels: &[usize]) -> Resu
         inputs_of.push(std::mem::replace(&mut a, z));
         if l + 1 < n_layers {
             let mut derivs = Tensor::for_overwrite(&[m, fan_out]);
-            let pairs = a.data_mut().iter_mut().zip(derivs.data_mut());
-            if act == Activation::Relu {
+            if act == Activation::Tanh {
+                // tanh over the slice at once (vectorized, as the tape's),
+                // into the slopes' buffer first, then 1 − tanh² in place
+                activations::tanh_slice(a.data(), derivs.data_mut());
+                for (zi, d) in a.data_mut().iter_mut().zip(derivs.data_mut()) {
+                    *zi = *d;
+                    *d = activations::tanh_derivative(*d);
+                }
+            } else if act == Activation::Relu {
                 // the common case as selects, which vectorize
-                for (zi, d) in pairs {
+                for (zi, d) in a.data_mut().iter_mut().zip(derivs.data_mut()) {
                     let on = *zi > T::zero();
                     *d = if on { T::one() } else { T::zero() };
                     *zi = if on { *zi } else { T::zero() };
                 }
             } else {
-                for (zi, d) in pairs {
+                for (zi, d) in a.data_mut().iter_mut().zip(derivs.data_mut()) {
                     (*zi, *d) = act.eval(*zi);
                 }
             }

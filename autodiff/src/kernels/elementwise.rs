@@ -85,6 +85,23 @@ pub(crate) fn map<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync + Copy) -> 
     map_with(x, x.shape_vec(), f)
 }
 
+/// `x` mapped chunk by chunk: `fill(src, out)` writes `out[i] = f(src[i])`
+/// for every `i < out.len()` (a kernel that runs over a slice at once).
+pub(crate) fn map_slices<T: Float>(
+    x: &Tensor<T>,
+    fill: impl Fn(&[T], &mut [MaybeUninit<T>]) + Sync,
+) -> Tensor<T> {
+    let d = x.data();
+    // SAFETY: `fill` writes every element of the `out` it is given (its
+    // contract above; `src` is sliced to `out.len()`, or the slicing panics).
+    let data = unsafe {
+        build(d.len(), |start, out| {
+            fill(&d[start..start + out.len()], out)
+        })
+    };
+    Tensor::from_storage(data, x.shape_vec())
+}
+
 /// `f(a, b)` element-wise for two tensors of the same shape.
 ///
 /// # Panics

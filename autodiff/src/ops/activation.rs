@@ -4,10 +4,9 @@ use std::panic::Location;
 
 use smallvec::smallvec;
 
-use crate::activations::{
-    relu, relu_derivative, sigmoid, sigmoid_derivative, tanh, tanh_derivative,
-};
+use crate::activations::{relu, relu_derivative, sigmoid, sigmoid_derivative, tanh_derivative};
 use crate::error::Result;
+use crate::float::sealed::Sealed;
 use crate::float::Float;
 use crate::kernels::elementwise;
 use crate::tape::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
@@ -39,7 +38,7 @@ impl<T: Float> Op<T> for Activation {
         Ok(match self {
             Activation::Relu => elementwise::map(x[0], relu),
             Activation::Sigmoid => elementwise::map(x[0], sigmoid),
-            Activation::Tanh => elementwise::map(x[0], tanh),
+            Activation::Tanh => elementwise::map_slices(x[0], <T as Sealed>::tanh_into),
         })
     }
 
