@@ -55,9 +55,9 @@ pub fn sigmoid_derivative<T: Float>(y: T) -> T {
 }
 
 /// `tanh z`. In `f32` it is computed in `f64` without a call to libm (and
-/// so vectorized over a tensor): the correctly rounded `tanh z` but for
-/// about one input in 10⁷, which is one unit in the last place off; in
-/// `f64` it is libm's `tanh`.
+/// so vectorized over a tensor): the correctly rounded `tanh z` but for at
+/// most about one input in a million, which is one unit in the last place
+/// off; in `f64` it is libm's `tanh`.
 #[inline]
 pub fn tanh<T: Float>(z: T) -> T {
     crate::float::sealed::Sealed::tanh_elem(z)

@@ -15,10 +15,12 @@
 //!   (remainder below 7·10⁻¹⁵ of the result). At `|x| ≥ 1/16`, `1 − e ≥ 0.117`,
 //!   so the subtraction costs at most three bits of those 52.
 //!
-//! The `f64` result is within about 10⁻¹⁴ of `tanh x` relative, so its
-//! rounding to `f32` is the correctly rounded `tanh x` unless that lies
-//! within 10⁻¹⁴ of a halfway point between two `f32` (and then one ulp
-//! off). Signs, zeros, infinities (±1) and NaN are kept.
+//! The `f64` result is within about 5·10⁻¹⁴ of `tanh x` relative (most
+//! near |x| = 1/16, where `1 − e` cancels), so its rounding to `f32` is the
+//! correctly rounded `tanh x` unless that lies as close to a halfway point
+//! between two `f32`, and then one ulp off: at most about one input in a
+//! million, and none of the 16.6 million inputs the unit test sweeps. Signs,
+//! zeros, infinities (±1) and NaN are kept.
 //!
 //! The derivative is unchanged: `d tanh/dz = 1 − tanh² z`, from the output.
 
@@ -70,8 +72,8 @@ const SATURATE: f64 = 20.0;
 /// Below this |x|, the Taylor series at 0.
 const SERIES_BELOW: f64 = 0.0625;
 
-/// `tanh x`, correctly rounded but for about one input in 10⁷ (one ulp
-/// off). See the module documentation for the method and its error.
+/// `tanh x`, correctly rounded but for at most about one input in a million
+/// (one ulp off). See the module documentation for the method and its error.
 #[inline(always)]
 pub(crate) fn tanh(x: f32) -> f32 {
     let a = f64::from(x).abs();
@@ -165,8 +167,8 @@ mod tests {
             }
         }
         assert!(checked > 16_000_000);
-        // the module's bound says about one in 10⁷
-        assert!(off_by_one <= 20, "{off_by_one} of {checked} one ulp off");
+        // the module's bound allows about one in a million
+        assert!(off_by_one <= 17, "{off_by_one} of {checked} one ulp off");
     }
 
     #[test]
