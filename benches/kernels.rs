@@ -14,7 +14,9 @@
 //! - `matmul_backward/m×k×n`: both input gradients of a product (W2's
 //!   second layer), computed at once on two threads above a size;
 //! - `small_gemm/m×k×n`: the plain-loop path for tiny products (W1's);
-//! - `tanh/…/n`: the f32 `tanh` kernel against libm's `tanhf`.
+//! - `tanh/…/n`: the f32 `tanh` kernel against libm's `tanhf`;
+//! - `sgd_update/n`: an SGD step on a weight of n elements (in parts on
+//!   several threads from `nn::optim::PARALLEL_UPDATE_MIN_ELEMENTS` on).
 //!
 //! The thread count is rayon's global one; ids carry it (`1t`, `2t`):
 //!
@@ -263,6 +265,30 @@ fn tanh(c: &mut Criterion) {
     group.finish();
 }
 
+/// One SGD step (θ ← θ − ηg, in place) on a weight of n elements: the
+/// update splits across threads from
+/// `nn::optim::PARALLEL_UPDATE_MIN_ELEMENTS` elements on.
+fn sgd_update(c: &mut Criterion) {
+    use tapegrad::nn::optim::{Optimizer, Sgd};
+    use tapegrad::nn::{Linear, ParamGrads};
+    let mut group = c.benchmark_group("sgd_update");
+    for n in [784 * 256, 1usize << 18, 1 << 19, 1 << 20, 1 << 22] {
+        let weight = Tensor::<f32>::rand_normal(&[n / 16, 16], 0.0, 1.0, 1);
+        let mut layer = Linear::from_tensors(weight, None).unwrap();
+        let mut grads = ParamGrads::default();
+        grads.insert(
+            &layer.weight,
+            Tensor::<f32>::rand_normal(&[n / 16, 16], 0.0, 1e-3, 2),
+        );
+        let mut sgd = Sgd::new(1e-3).unwrap();
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(BenchmarkId::new(threads(), n), |bench| {
+            bench.iter(|| sgd.step(&mut layer, &grads).unwrap())
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     relu_backward,
@@ -272,6 +298,7 @@ criterion_group!(
     gemm_after_serial_work,
     matmul_backward,
     small_gemm,
-    tanh
+    tanh,
+    sgd_update
 );
 criterion_main!(benches);

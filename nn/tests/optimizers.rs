@@ -197,7 +197,7 @@ fn a_learning_rate_set_to_nan_fails_the_next_step_and_changes_no_weight() {
         .forward(&s, s.input(Tensor::from_vec(vec![2.0], &[1, 1]).unwrap()))
         .unwrap();
     let grads = s.grads(y.sum().unwrap()).unwrap();
-    let optimizers: [Box<dyn Optimizer<f64>>; 2] = [
+    let optimizers: [Box<dyn Optimizer<f64> + Send>; 2] = [
         Box::new(Sgd::new(0.1).unwrap()),
         Box::new(Adam::new(0.1).unwrap()),
     ];
@@ -354,4 +354,91 @@ fn adamw_and_rmsprop_refuse_hyperparameters_out_of_range() {
         .weight_decay(-2.0)
         .unwrap_err();
     assert!(e.to_string().contains("weight decay -2 is invalid"), "{e}");
+}
+
+/// θ after `steps` steps of `make()`'s optimizer on L = ½ Σ θ² from `start`,
+/// every step run inside a rayon pool of `threads` threads.
+fn trajectory_on_threads(
+    make: &dyn Fn() -> Box<dyn Optimizer<f64> + Send>,
+    start: &[f64],
+    steps: usize,
+    threads: usize,
+) -> Vec<f64> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let mut opt = make();
+    let mut model = Theta(Param::new(
+        Tensor::from_vec(start.to_vec(), &[start.len()]).unwrap(),
+    ));
+    for _ in 0..steps {
+        let tape = Tape::new();
+        let s = Session::train(&tape);
+        let theta = model.forward(&s, tape.scalar(0.0)).unwrap();
+        let loss = theta
+            .square()
+            .unwrap()
+            .sum()
+            .unwrap()
+            .mul_scalar(0.5)
+            .unwrap();
+        let grads = s.grads(loss).unwrap();
+        pool.install(|| opt.step(&mut model, &grads)).unwrap();
+    }
+    model.0.value().to_vec()
+}
+
+#[test]
+fn large_parameters_are_updated_in_parts_with_the_same_bits_as_whole() {
+    // above nn::optim::PARALLEL_UPDATE_MIN_ELEMENTS, and not a multiple of
+    // two, so that the parts differ in length
+    let n = 3 * nn::optim::PARALLEL_UPDATE_MIN_ELEMENTS + 5;
+    let start: Vec<f64> = (0..n)
+        .map(|i| ((i * 7919) % 1000) as f64 / 250.0 - 2.0)
+        .collect();
+    type Make = Box<dyn Fn() -> Box<dyn Optimizer<f64> + Send>>;
+    let makes: Vec<(&str, Make)> = vec![
+        ("sgd", Box::new(|| Box::new(Sgd::new(0.1).unwrap()))),
+        (
+            "sgd momentum nesterov",
+            Box::new(|| {
+                let o = Sgd::new(0.1).and_then(|o| o.momentum(0.9)).unwrap();
+                Box::new(o.nesterov(true))
+            }),
+        ),
+        ("adam", Box::new(|| Box::new(Adam::new(0.05).unwrap()))),
+        (
+            "adamw",
+            Box::new(|| Box::new(nn::optim::AdamW::new(0.05).unwrap())),
+        ),
+        (
+            "rmsprop centred momentum",
+            Box::new(|| {
+                let o = nn::optim::RmsProp::new(0.01)
+                    .and_then(|o| o.momentum(0.5))
+                    .unwrap();
+                Box::new(o.centered(true))
+            }),
+        ),
+    ];
+    for (name, make) in &makes {
+        let whole = trajectory_on_threads(make.as_ref(), &start, 4, 1);
+        let parts = trajectory_on_threads(make.as_ref(), &start, 4, 3);
+        assert!(whole != start, "{name}: the steps moved θ");
+        let same = whole
+            .iter()
+            .zip(&parts)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{name}: parts on three threads differ from the whole");
+    }
+    // and the parts follow the rule: plain SGD shrinks θ by (1 − η) a step
+    let got = trajectory_on_threads(makes[0].1.as_ref(), &start, 2, 3);
+    for (g, s) in got.iter().zip(&start) {
+        let mut want = *s;
+        for _ in 0..2 {
+            want -= 0.1 * want;
+        }
+        assert_eq!(g.to_bits(), want.to_bits());
+    }
 }

@@ -9,5 +9,5 @@ pub mod gemm;
 pub(crate) mod layout;
 pub(crate) mod reduce;
 mod small_gemm;
-pub(crate) mod split;
+pub mod split;
 pub(crate) mod tanh_f32;

@@ -35,7 +35,16 @@ static LINGERING: AtomicBool = AtomicBool::new(false);
 /// Runs `work(part)` for every part — the first on the calling thread, the
 /// others on rayon's pool — and returns when all have finished (a panic in
 /// any part is resumed here).
-pub(crate) fn for_each_part<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
+///
+/// ```
+/// use autodiff::kernels::split::for_each_part;
+/// let mut data = vec![1.0f32; 1000];
+/// // disjoint halves, doubled at once on two threads (or one after the other)
+/// let halves: Vec<&mut [f32]> = data.chunks_mut(500).collect();
+/// for_each_part(halves, |half| half.iter_mut().for_each(|x| *x *= 2.0));
+/// assert!(data.iter().all(|&x| x == 2.0));
+/// ```
+pub fn for_each_part<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
     let mut parts = parts.into_iter();
     let Some(first) = parts.next() else {
         return;
@@ -55,7 +64,13 @@ pub(crate) fn for_each_part<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
 
 /// `(a(), b())`, `a` on the calling thread and `b` on rayon's pool, as
 /// [`for_each_part`] runs two parts.
-pub(crate) fn join<A: Send, B: Send>(
+///
+/// ```
+/// use autodiff::kernels::split::join;
+/// let (a, b) = join(|| (1..=10).sum::<i32>(), || (1..=10).product::<i32>());
+/// assert_eq!((a, b), (55, 3_628_800));
+/// ```
+pub fn join<A: Send, B: Send>(
     a: impl FnOnce() -> A + Send,
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {

@@ -2,7 +2,7 @@
 
 use autodiff::{Float, Result};
 
-use super::{for_each_update, hyperparameter, Optimizer};
+use super::{for_each_update, hyperparameter, in_parts, Optimizer};
 use crate::module::Module;
 use crate::param::IdMap;
 use crate::session::ParamGrads;
@@ -135,14 +135,16 @@ impl<T: Float> Optimizer<T> for Adam<T> {
             let tshrink = T::of_f64(shrink);
             let step = T::of_f64(lr / c1);
             let tc2 = T::of_f64(c2.sqrt());
-            for i in 0..theta.len() {
-                let gi = g.data()[i] + twd * theta[i];
-                theta[i] *= tshrink;
-                s.m[i] = tb1 * s.m[i] + (one - tb1) * gi;
-                s.v[i] = tb2 * s.v[i] + (one - tb2) * gi * gi;
-                // η·m̂/(√v̂ + ε) with m̂ = m/c₁, √v̂ = √v/√c₂
-                theta[i] -= step * s.m[i] / (s.v[i].sqrt() / tc2 + teps);
-            }
+            in_parts(g.data(), [theta, &mut s.m, &mut s.v], |g, [theta, m, v]| {
+                for i in 0..theta.len() {
+                    let gi = g[i] + twd * theta[i];
+                    theta[i] *= tshrink;
+                    m[i] = tb1 * m[i] + (one - tb1) * gi;
+                    v[i] = tb2 * v[i] + (one - tb2) * gi * gi;
+                    // η·m̂/(√v̂ + ε) with m̂ = m/c₁, √v̂ = √v/√c₂
+                    theta[i] -= step * m[i] / (v[i].sqrt() / tc2 + teps);
+                }
+            });
         })
     }
 

@@ -2,7 +2,7 @@
 
 use autodiff::{Float, Result};
 
-use super::{for_each_update, hyperparameter, Optimizer};
+use super::{for_each_update, hyperparameter, in_parts, Optimizer};
 use crate::module::Module;
 use crate::param::IdMap;
 use crate::session::ParamGrads;
@@ -146,23 +146,30 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
                 buffer: vec![T::zero(); theta.len()],
             });
             let one = T::one();
-            for i in 0..theta.len() {
-                let gi = g.data()[i] + wd * theta[i];
-                s.square_avg[i] = alpha * s.square_avg[i] + (one - alpha) * gi * gi;
-                let var = if centered {
-                    s.grad_avg[i] = alpha * s.grad_avg[i] + (one - alpha) * gi;
-                    s.square_avg[i] - s.grad_avg[i] * s.grad_avg[i]
-                } else {
-                    s.square_avg[i]
-                };
-                let d = gi / (var.sqrt() + eps);
-                if use_momentum {
-                    s.buffer[i] = mu * s.buffer[i] + d;
-                    theta[i] -= lr * s.buffer[i];
-                } else {
-                    theta[i] -= lr * d;
-                }
-            }
+            let slices = [theta, &mut s.square_avg, &mut s.grad_avg, &mut s.buffer];
+            in_parts(
+                g.data(),
+                slices,
+                |g, [theta, square_avg, grad_avg, buffer]| {
+                    for i in 0..theta.len() {
+                        let gi = g[i] + wd * theta[i];
+                        square_avg[i] = alpha * square_avg[i] + (one - alpha) * gi * gi;
+                        let var = if centered {
+                            grad_avg[i] = alpha * grad_avg[i] + (one - alpha) * gi;
+                            square_avg[i] - grad_avg[i] * grad_avg[i]
+                        } else {
+                            square_avg[i]
+                        };
+                        let d = gi / (var.sqrt() + eps);
+                        if use_momentum {
+                            buffer[i] = mu * buffer[i] + d;
+                            theta[i] -= lr * buffer[i];
+                        } else {
+                            theta[i] -= lr * d;
+                        }
+                    }
+                },
+            );
         })
     }
 

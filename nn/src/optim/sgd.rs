@@ -2,7 +2,7 @@
 
 use autodiff::{Float, Result};
 
-use super::{for_each_update, hyperparameter, Optimizer};
+use super::{for_each_update, hyperparameter, in_parts, Optimizer};
 use crate::module::Module;
 use crate::param::IdMap;
 use crate::session::ParamGrads;
@@ -103,21 +103,25 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
             let id = p.id();
             let theta = p.data_mut();
             if mu == T::zero() {
-                for (t, &gi) in theta.iter_mut().zip(g.data()) {
-                    *t -= lr * (gi + wd * *t);
-                }
+                in_parts(g.data(), [theta], |g, [theta]| {
+                    for (t, &gi) in theta.iter_mut().zip(g) {
+                        *t -= lr * (gi + wd * *t);
+                    }
+                });
                 return;
             }
             let fresh = !velocity.contains_key(&id);
             let v = velocity
                 .entry(id)
                 .or_insert_with(|| vec![T::zero(); theta.len()]);
-            for ((t, &gi), vi) in theta.iter_mut().zip(g.data()).zip(v.iter_mut()) {
-                let d = gi + wd * *t;
-                *vi = if fresh { d } else { mu * *vi + d };
-                let step = if nesterov { d + mu * *vi } else { *vi };
-                *t -= lr * step;
-            }
+            in_parts(g.data(), [theta, v], |g, [theta, v]| {
+                for ((t, &gi), vi) in theta.iter_mut().zip(g).zip(v.iter_mut()) {
+                    let d = gi + wd * *t;
+                    *vi = if fresh { d } else { mu * *vi + d };
+                    let step = if nesterov { d + mu * *vi } else { *vi };
+                    *t -= lr * step;
+                }
+            });
         })
     }
 
