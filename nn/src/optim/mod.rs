@@ -44,7 +44,7 @@ pub trait Optimizer<T: Float> {
 /// Parameters of at least this many elements are updated in parts on
 /// rayon's threads. `cargo bench --bench kernels -- sgd_update` on two
 /// threads: 2¹⁹ elements 151 µs on one thread, 89 on two; 2¹⁸ 54 and 58
-/// (the hand-off and the wait cost more than half the update saves).
+/// (no gain below).
 pub const PARALLEL_UPDATE_MIN_ELEMENTS: usize = 1 << 19;
 
 /// Runs `update(g, [θ, state…])` on matching consecutive parts of the
