@@ -23,22 +23,27 @@ impl Module<f64> for Theta {
 
 const START: [f64; 3] = [1.0, -2.0, 0.5];
 
+/// The gradient of L = ½ Σ θ² (θ itself), from the tape.
+fn quadratic_grads(model: &Theta) -> ParamGrads<f64> {
+    let tape = Tape::new();
+    let s = Session::train(&tape);
+    let theta = model.forward(&s, tape.scalar(0.0)).unwrap();
+    let loss = theta
+        .square()
+        .unwrap()
+        .sum()
+        .unwrap()
+        .mul_scalar(0.5)
+        .unwrap();
+    s.grads(loss).unwrap()
+}
+
 /// Runs `steps` steps of `opt` on L = ½ Σ θ² and returns θ after each.
 fn trajectory(opt: &mut dyn Optimizer<f64>, steps: usize) -> Vec<Vec<f64>> {
     let mut model = Theta(Param::new(Tensor::from_vec(START.to_vec(), &[3]).unwrap()));
     let mut out = Vec::new();
     for _ in 0..steps {
-        let tape = Tape::new();
-        let s = Session::train(&tape);
-        let theta = model.forward(&s, tape.scalar(0.0)).unwrap();
-        let loss = theta
-            .square()
-            .unwrap()
-            .sum()
-            .unwrap()
-            .mul_scalar(0.5)
-            .unwrap();
-        let grads = s.grads(loss).unwrap();
+        let grads = quadratic_grads(&model);
         opt.step(&mut model, &grads).unwrap();
         out.push(model.0.value().to_vec());
     }
@@ -373,17 +378,7 @@ fn trajectory_on_threads(
         Tensor::from_vec(start.to_vec(), &[start.len()]).unwrap(),
     ));
     for _ in 0..steps {
-        let tape = Tape::new();
-        let s = Session::train(&tape);
-        let theta = model.forward(&s, tape.scalar(0.0)).unwrap();
-        let loss = theta
-            .square()
-            .unwrap()
-            .sum()
-            .unwrap()
-            .mul_scalar(0.5)
-            .unwrap();
-        let grads = s.grads(loss).unwrap();
+        let grads = quadratic_grads(&model);
         pool.install(|| opt.step(&mut model, &grads)).unwrap();
     }
     model.0.value().to_vec()
