@@ -60,6 +60,13 @@ fn large_products_match_the_naive_loop_and_do_not_depend_on_threads() {
                 one, two,
                 "{m}×{k}×{n} ({ta}, {tb}): threads changed the result"
             );
+            // from this thread, outside rayon's pools: the team of this
+            // thread and kernels::split's helpers (one per core but one)
+            assert_eq!(
+                one,
+                run(),
+                "{m}×{k}×{n} ({ta}, {tb}): the team changed the result"
+            );
             let want = naive(a.data(), b.data(), m, k, n, ta, tb);
             let diff = one
                 .iter()

@@ -1,5 +1,5 @@
 //! [`grads_in_chunks`]: one training step's gradient with the batch's rows
-//! split into chunks that run on rayon's threads, each on a tape of its own.
+//! split into chunks that run in parallel, each on a tape of its own.
 //!
 //! The mean loss over a batch of `N` rows is the weighted sum of its
 //! chunks' mean losses, `L = Σ_c (n_c / N) L_c`, and so its gradient is
@@ -20,14 +20,15 @@
 use std::ops::Range;
 
 use autodiff::{Error, Float, Result, Tape, Tensor, Var};
-use rayon::prelude::*;
 
 use crate::data::rows;
 use crate::session::{ParamGrads, Session};
 
 /// The gradient of a batch's mean loss over the parameters its forward pass
 /// uses, and the loss, computed in chunks of `chunk_rows` rows of `x` (the
-/// last chunk may be smaller) on rayon's threads.
+/// last chunk may be smaller) in parallel: from outside rayon's pools on
+/// the calling thread and `autodiff::kernels::split`'s helpers, from a
+/// thread of a rayon pool on that pool.
 ///
 /// `chunk_loss(s, x_c, rows)` runs the forward pass of the chunk `x_c` (the
 /// rows `rows` of `x`) on the training session `s` and returns the chunk's
@@ -95,11 +96,16 @@ where
             .map_or(f64::NAN, |v| v.as_f64());
         Ok((value, s.grads(weighted)?))
     };
-    let results: Vec<Result<(f64, ParamGrads<T>)>> = if chunks.len() == 1 {
-        vec![one_chunk(&chunks[0])]
-    } else {
-        chunks.par_iter().map(one_chunk).collect()
-    };
+    // one slot per chunk, filled by whichever thread of the team runs it
+    type ChunkResult<T> = Result<(f64, ParamGrads<T>)>;
+    let mut results: Vec<Option<ChunkResult<T>>> = chunks.iter().map(|_| None).collect();
+    autodiff::kernels::split::for_each_part(
+        chunks.iter().zip(results.iter_mut()).collect(),
+        |(range, slot)| *slot = Some(one_chunk(range)),
+    );
+    let results = results
+        .into_iter()
+        .map(|r| r.expect("for_each_part ran every chunk"));
     let mut loss = 0.0;
     let mut total: Option<ParamGrads<T>> = None;
     for result in results {

@@ -59,22 +59,23 @@ fn chunked_gradients_are_the_same_bits_on_one_and_on_two_threads() {
     let net = models::lenet5::<f64>(Init::PyTorch, 1).unwrap();
     let x = Tensor::rand_normal(&[10, 1, 28, 28], 0.0, 1.0, 2);
     let labels: Vec<usize> = (0..10).collect();
-    let run = |threads: usize| {
-        pool(threads).install(|| {
-            let (loss, g) = grads_in_chunks(&x, 3, |s, x, rows| {
-                net.forward(s, x)?.cross_entropy(&labels[rows])
-            })
-            .unwrap();
-            (
-                loss.to_bits(),
-                flat(&net, &g)
-                    .iter()
-                    .map(|v| v.to_bits())
-                    .collect::<Vec<_>>(),
-            )
+    let chunked = || {
+        let (loss, g) = grads_in_chunks(&x, 3, |s, x, rows| {
+            net.forward(s, x)?.cross_entropy(&labels[rows])
         })
+        .unwrap();
+        (
+            loss.to_bits(),
+            flat(&net, &g)
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>(),
+        )
     };
-    assert_eq!(run(1), run(2));
+    let one = pool(1).install(chunked);
+    assert_eq!(one, pool(2).install(chunked), "two threads of a pool");
+    // outside rayon's pools the chunks run on this thread and the helpers
+    assert_eq!(one, chunked(), "the team of this thread and the helpers");
 }
 
 #[test]

@@ -1,7 +1,7 @@
-//! Fork-join that keeps the calling thread busy and the helpers awake.
+//! Fork-join on a team of the calling thread and private helpers.
 //!
-//! Two costs make a parallel region started from a thread outside rayon's
-//! pool (the program's main thread) expensive on a virtual machine:
+//! Three costs make a parallel region started from a thread outside rayon's
+//! pools (the program's main thread) expensive on a small virtual machine:
 //!
 //! - a parallel iterator hands all its work to the pool and puts the
 //!   caller to sleep until the pool is done (a sleep and a wake-up per
@@ -10,31 +10,132 @@
 //!   waking a sleeping virtual CPU takes 40–90 µs here. A training step
 //!   starts a parallel region every few hundred µs, so every region began
 //!   with that wait: the 128×784×256 product of W2, 350 µs on one thread,
-//!   still took 290–370 µs on two.
+//!   still took 290–370 µs on two;
+//! - with `RAYON_NUM_THREADS=n` the global pool has n workers besides the
+//!   caller: n + 1 threads for n cores. A worker that is woken for a part
+//!   another one has taken spins for its next job on a core the caller and
+//!   the other worker need.
 //!
-//! [`for_each_part`] runs the first part on the calling thread and only the
-//! others on the pool, as an OpenMP team includes its master; and after a
-//! region started from outside the pool it leaves one worker spinning for
-//! up to [`LINGER`] on a counter that the next region bumps, so that the
-//! next region's parts start at once (OpenMP runtimes spin the same way
-//! between regions). Called from inside the pool (a batch split in chunks,
-//! say) it does not linger: the other workers have chunks to run.
+//! So a region started outside rayon's pools runs on a *team*: the calling
+//! thread, which runs the first part (as an OpenMP team includes its
+//! master), and a private pool of n − 1 helpers (n is
+//! [`rayon::current_num_threads`], the global pool's size), which run the
+//! others. After such a region one helper spins for up to [`LINGER`] on a
+//! counter that the next region bumps, so that the next region's parts start
+//! at once (OpenMP runtimes spin the same way between regions).
+//!
+//! Called from a thread of a rayon pool (a batch split in chunks on the
+//! global pool, say) the parts are spawned on that pool and nobody lingers:
+//! the other workers have chunks to run. A region started inside a part of a
+//! team region runs its parts one after the other on its thread: the team
+//! is busy already.
+//!
+//! Which thread runs a part never changes what the part computes, so results
+//! do not depend on the number of threads as long as the parts do not.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// How long a worker stays awake after a region for the next one.
+use rayon::{Scope, ThreadPool};
+
+/// How long a helper stays awake after a region for the next one.
 pub const LINGER: Duration = Duration::from_micros(500);
 
-/// Bumped by every region: a lingering worker stops when it changes.
+/// Bumped by every team region: a lingering helper stops when it changes.
 static REGION: AtomicU64 = AtomicU64::new(0);
 
-/// Whether a worker is lingering now (at most one does).
+/// Whether a helper is lingering now (at most one does).
 static LINGERING: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// Whether this thread is running a part of a team region.
+    static IN_TEAM_PART: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The helpers of team regions: a pool of `rayon::current_num_threads() − 1`
+/// threads, built on first use; `None` with one thread (or when the
+/// operating system refuses to start threads: regions then run on the
+/// caller alone).
+fn helpers() -> Option<&'static ThreadPool> {
+    static HELPERS: OnceLock<Option<ThreadPool>> = OnceLock::new();
+    HELPERS
+        .get_or_init(|| {
+            let team = rayon::current_num_threads();
+            (team >= 2)
+                .then(|| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(team - 1)
+                        .thread_name(|i| format!("tapegrad-helper-{i}"))
+                        .build()
+                        .ok()
+                })
+                .flatten()
+        })
+        .as_ref()
+}
+
+/// Where a region started on this thread runs its parts.
+enum Place {
+    /// One after the other on this thread.
+    Here,
+    /// On the team of this thread and the helpers.
+    Team(&'static ThreadPool),
+    /// On the rayon pool this thread belongs to.
+    CurrentPool,
+}
+
+fn place() -> Place {
+    if IN_TEAM_PART.with(Cell::get) {
+        return Place::Here;
+    }
+    if rayon::current_thread_index().is_some() {
+        return Place::CurrentPool;
+    }
+    helpers().map_or(Place::Here, Place::Team)
+}
+
+/// Runs `f` marked as a part of a team region (nested regions run inline),
+/// restoring the mark afterwards, also when `f` panics.
+fn as_team_part<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IN_TEAM_PART.with(|m| m.set(self.0));
+        }
+    }
+    let _restore = Restore(IN_TEAM_PART.with(|m| m.replace(true)));
+    f()
+}
+
+/// `f()`, [marked](as_team_part) when `team` is set.
+fn mark_if<R>(team: bool, f: impl FnOnce() -> R) -> R {
+    if team {
+        as_team_part(f)
+    } else {
+        f()
+    }
+}
+
+/// Runs `body` in a scope of the place's pool (spawning the other parts
+/// there) and lingers afterwards for a team region.
+fn in_scope<'s, R>(pool: Option<&'static ThreadPool>, body: impl FnOnce(&Scope<'s>) -> R) -> R {
+    match pool {
+        Some(pool) => {
+            REGION.fetch_add(1, Ordering::Release);
+            let out = pool.in_place_scope(|scope| as_team_part(|| body(scope)));
+            linger(pool);
+            out
+        }
+        None => rayon::in_place_scope(body),
+    }
+}
+
 /// Runs `work(part)` for every part — the first on the calling thread, the
-/// others on rayon's pool — and returns when all have finished (a panic in
-/// any part is resumed here).
+/// others on the team's helpers or the current rayon pool (see the module
+/// documentation) — and returns when all have finished (a panic in any part
+/// is resumed here).
 ///
 /// ```
 /// use autodiff::kernels::split::for_each_part;
@@ -45,25 +146,25 @@ static LINGERING: AtomicBool = AtomicBool::new(false);
 /// assert!(data.iter().all(|&x| x == 2.0));
 /// ```
 pub fn for_each_part<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
-    let mut parts = parts.into_iter();
-    let Some(first) = parts.next() else {
-        return;
+    let pool = match place() {
+        _ if parts.len() < 2 => return parts.into_iter().for_each(work),
+        Place::Here => return parts.into_iter().for_each(work),
+        Place::Team(pool) => Some(pool),
+        Place::CurrentPool => None,
     };
-    REGION.fetch_add(1, Ordering::Release);
+    let mut parts = parts.into_iter();
+    let first = parts.next().expect("at least two parts");
     let work = &work;
-    rayon::in_place_scope(|scope| {
+    in_scope(pool, |scope| {
         for part in parts {
-            scope.spawn(move |_| work(part));
+            scope.spawn(move |_| mark_if(pool.is_some(), || work(part)));
         }
         work(first);
     });
-    if rayon::current_thread_index().is_none() {
-        linger();
-    }
 }
 
-/// `(a(), b())`, `a` on the calling thread and `b` on rayon's pool, as
-/// [`for_each_part`] runs two parts.
+/// `(a(), b())`, `a` on the calling thread and `b` on a helper or the
+/// current rayon pool, as [`for_each_part`] runs two parts.
 ///
 /// ```
 /// use autodiff::kernels::split::join;
@@ -74,26 +175,27 @@ pub fn join<A: Send, B: Send>(
     a: impl FnOnce() -> A + Send,
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {
-    REGION.fetch_add(1, Ordering::Release);
+    let pool = match place() {
+        Place::Here => return (a(), b()),
+        Place::Team(pool) => Some(pool),
+        Place::CurrentPool => None,
+    };
     let mut b_out = None;
-    let a_out = rayon::in_place_scope(|scope| {
-        scope.spawn(|_| b_out = Some(b()));
+    let a_out = in_scope(pool, |scope| {
+        scope.spawn(|_| b_out = Some(mark_if(pool.is_some(), b)));
         a()
     });
-    if rayon::current_thread_index().is_none() {
-        linger();
-    }
     (a_out, b_out.expect("the scope ran the spawned part"))
 }
 
-/// Leaves one of the pool's workers spinning until the next region starts
-/// or [`LINGER`] has passed, unless one is spinning already.
-fn linger() {
+/// Leaves one of the helpers spinning until the next team region starts or
+/// [`LINGER`] has passed, unless one is spinning already.
+fn linger(pool: &ThreadPool) {
     if LINGERING.swap(true, Ordering::AcqRel) {
         return;
     }
     let region = REGION.load(Ordering::Acquire);
-    rayon::spawn(move || {
+    pool.spawn(move || {
         let start = Instant::now();
         while REGION.load(Ordering::Acquire) == region && start.elapsed() < LINGER {
             std::hint::spin_loop();
@@ -125,5 +227,86 @@ mod tests {
         );
         assert!(seen[0].1, "part 0 runs on the calling thread");
         for_each_part(Vec::<usize>::new(), |_| unreachable!());
+    }
+
+    /// The threads that ran `parts` parts of one region started here.
+    fn threads_of_a_region(parts: usize) -> Vec<std::thread::ThreadId> {
+        let seen = Mutex::new(Vec::new());
+        for_each_part((0..parts).collect(), |_| {
+            // long enough parts that a helper takes some
+            std::thread::sleep(Duration::from_millis(2));
+            seen.lock().unwrap().push(std::thread::current().id());
+        });
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort_by_key(|id| format!("{id:?}"));
+        seen.dedup();
+        seen
+    }
+
+    #[test]
+    fn a_region_outside_rayon_runs_on_the_caller_and_fewer_helpers_than_threads() {
+        let team = rayon::current_num_threads();
+        let threads = threads_of_a_region(4 * team);
+        assert!(
+            threads.len() <= team,
+            "{} threads, team of {team}",
+            threads.len()
+        );
+        let helpers: Vec<_> = threads
+            .iter()
+            .filter(|&&id| id != std::thread::current().id())
+            .collect();
+        assert_eq!(helpers.len() + 1, threads.len(), "the caller runs a part");
+        assert_eq!(helpers.is_empty(), team == 1, "helpers run the other parts");
+    }
+
+    #[test]
+    fn regions_nested_in_a_team_part_run_on_its_thread_and_join_returns_both() {
+        let nested_elsewhere = std::sync::atomic::AtomicUsize::new(0);
+        for_each_part((0..4).collect(), |_| {
+            let me = std::thread::current().id();
+            for_each_part((0..4).collect(), |_| {
+                if std::thread::current().id() != me {
+                    nested_elsewhere.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let (a, b) = join(
+                || std::thread::current().id(),
+                || std::thread::current().id(),
+            );
+            assert_eq!((a, b), (me, me));
+        });
+        assert_eq!(nested_elsewhere.into_inner(), 0);
+    }
+
+    #[test]
+    fn a_region_inside_a_rayon_pool_runs_on_that_pool() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let outside = Mutex::new(0);
+            for_each_part((0..6).collect(), |_| {
+                if rayon::current_thread_index().is_none() {
+                    *outside.lock().unwrap() += 1;
+                }
+            });
+            assert_eq!(*outside.lock().unwrap(), 0, "parts ran outside the pool");
+        });
+    }
+
+    #[test]
+    fn a_panic_in_a_part_reaches_the_caller_and_leaves_no_mark() {
+        for panicking in 0..2 {
+            let caught = std::panic::catch_unwind(|| {
+                for_each_part(vec![0, 1], |p| assert_ne!(p, panicking, "part {p}"));
+            });
+            assert!(caught.is_err(), "the panic of part {panicking} was lost");
+            assert!(!IN_TEAM_PART.with(Cell::get), "the caller is still marked");
+            // and the next region runs in parallel again
+            let (a, b) = join(|| 1, || 2);
+            assert_eq!((a, b), (1, 2));
+        }
     }
 }
