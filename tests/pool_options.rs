@@ -225,3 +225,72 @@ fn an_empty_batch_of_huge_images_is_pooled_without_building_its_windows() {
     let one = tape.var(Tensor::<f64>::zeros(&[1, 1, 4, 4]));
     assert!(adaptive_avg_pool2d(one, (1 << 40, 1 << 30)).is_err());
 }
+
+/// The window maximum by definition: the first maximal entry in row-major
+/// order, a NaN counting as maximal (the first NaN wins).
+fn first_max(window: &[(usize, f32)]) -> (usize, f32) {
+    let mut best = window[0];
+    for &(i, v) in &window[1..] {
+        if !best.1.is_nan() && (v.is_nan() || v > best.1) {
+            best = (i, v);
+        }
+    }
+    best
+}
+
+#[test]
+fn two_by_two_max_pooling_keeps_ties_and_nans_on_rows_of_every_width() {
+    // rows of 2·wo columns for wo = 1…17 (blocks of windows, and a last
+    // block that overlaps the one before), values from {0, 1, 2, NaN} so
+    // that most windows tie
+    for wo in 1..=17 {
+        let shape = [2, 3, 6, 2 * wo];
+        let mut state = 7u64 + wo as u64;
+        let x = Tensor::<f32>::from_fn(&shape, |_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            match state >> 61 {
+                0 => f32::NAN,
+                r => (r % 3) as f32,
+            }
+        });
+        let weights = Tensor::<f32>::from_fn(&[2, 3, 3, wo], |i| {
+            1.0 + (i[0] * 1000 + i[1] * 100 + i[2] * 10 + i[3]) as f32
+        });
+        let tape = Tape::new();
+        let xv = tape.var(x.clone());
+        let y = max_pool2d_with(xv, PoolOptions::new(2)).unwrap();
+        let loss = y
+            .mul(tape.constant(weights.clone()))
+            .unwrap()
+            .sum()
+            .unwrap();
+        let grad = loss.backward().unwrap().wrt(xv).unwrap();
+        let (data, w) = (x.data(), 2 * wo);
+        let mut want_grad = vec![0.0f32; data.len()];
+        for plane in 0..6 {
+            for oy in 0..3 {
+                for ox in 0..wo {
+                    let at = |dy: usize, dx: usize| {
+                        let i = plane * 6 * w + (2 * oy + dy) * w + 2 * ox + dx;
+                        (i, data[i])
+                    };
+                    let (i, v) = first_max(&[at(0, 0), at(0, 1), at(1, 0), at(1, 1)]);
+                    let out = (plane * 3 + oy) * wo + ox;
+                    let got = y.value().data()[out];
+                    assert!(
+                        got.to_bits() == v.to_bits() || (got.is_nan() && v.is_nan()),
+                        "wo {wo}, window {out}: {got} instead of {v}"
+                    );
+                    want_grad[i] += weights.data()[out];
+                }
+            }
+        }
+        assert_eq!(
+            grad.data(),
+            &want_grad[..],
+            "wo {wo}: the gradient went elsewhere"
+        );
+    }
+}

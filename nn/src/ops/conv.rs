@@ -30,13 +30,8 @@ fn scratch<T: Float>(len: usize) -> Tensor<T> {
 
 /// im2col of `x` for the geometry `g`, as a (pooled) tensor.
 fn im2col<T: Float>(g: &ConvGeometry, x: &Tensor<T>) -> Tensor<T> {
-    // with padding, the entries that read it are never written: zeros
-    let len = g.patch() * g.n * g.positions();
-    let mut cols = if g.options.padding == [0, 0] {
-        Tensor::for_overwrite(&[len])
-    } else {
-        Tensor::zeros(&[len])
-    };
+    // im2col_into writes every element, the padding's zeros too
+    let mut cols = scratch(g.patch() * g.n * g.positions());
     g.im2col_into(x.data(), cols.data_mut());
     cols
 }

@@ -369,7 +369,7 @@ impl ConvGeometry {
     }
 
     /// [`im2col`](Self::im2col) written into `cols` (`c·kh·kw · n·ho·wo`
-    /// elements, zero where the kernel reads padding: pass it zeroed).
+    /// elements, each overwritten: zero where the kernel reads padding).
     ///
     /// # Panics
     /// When `x` or `cols` is shorter than the geometry needs.
@@ -385,11 +385,19 @@ impl ConvGeometry {
             return;
         }
         let cols = &mut cols[..self.patch() * width];
-        // one patch row of the matrix per task: contiguous, disjoint
+        // without padding the runs cover every position
+        let padded = self.options.padding != [0, 0];
+        // one patch row of the matrix per task: contiguous, disjoint. With
+        // padding, each sample's part of the row is zeroed just before its
+        // runs are copied (while it is in cache: cheaper than zeroing the
+        // whole matrix first)
         let fill_row = |(row, dst_row): (usize, &mut [T])| {
             for n in 0..self.n {
                 let src = &x[n * sample..(n + 1) * sample];
                 let dst_sample = &mut dst_row[n * positions..(n + 1) * positions];
+                if padded {
+                    dst_sample.fill(T::zero());
+                }
                 self.for_each_run_of_row(row, |pos, len, at| {
                     let dst = &mut dst_sample[pos..pos + len];
                     if s == 1 {
@@ -446,28 +454,39 @@ impl ConvGeometry {
         if sample == 0 {
             return;
         }
-        let add_sample = |(n, dst): (usize, &mut [T])| {
+        // the terms of sample n's patch row `row` added where they were read
+        let add_row = |row: usize, n: usize, dst: &mut [T]| {
             let offset = n * positions;
-            for row in 0..self.patch() {
-                self.for_each_run_of_row(row, |pos, len, at| {
-                    let src = &cols[row * width + offset + pos..][..len];
-                    if s == 1 {
-                        for (d, &v) in dst[at..at + len].iter_mut().zip(src) {
-                            *d += v;
-                        }
-                    } else {
-                        for (d, &v) in dst[at..].iter_mut().step_by(s).zip(src) {
-                            *d += v;
-                        }
+            self.for_each_run_of_row(row, |pos, len, at| {
+                let src = &cols[row * width + offset + pos..][..len];
+                if s == 1 {
+                    for (d, &v) in dst[at..at + len].iter_mut().zip(src) {
+                        *d += v;
                     }
-                });
-            }
+                } else {
+                    for (d, &v) in dst[at..].iter_mut().step_by(s).zip(src) {
+                        *d += v;
+                    }
+                }
+            });
         };
+        // Every element receives its terms in patch-row order either way, so
+        // both orders give the same bits. In parallel, one sample per task
+        // (disjoint outputs); on one thread, `cols` is read in its own
+        // order, row after row: one stream through memory instead of one per
+        // patch row (LeNet's second layer has 150), while the batch's
+        // outputs stay in cache.
         let x = &mut x[..self.n * sample];
         if parallel(cols.len()) {
-            x.par_chunks_mut(sample).enumerate().for_each(add_sample);
+            x.par_chunks_mut(sample).enumerate().for_each(|(n, dst)| {
+                (0..self.patch()).for_each(|row| add_row(row, n, dst));
+            });
         } else {
-            x.chunks_mut(sample).enumerate().for_each(add_sample);
+            for row in 0..self.patch() {
+                for (n, dst) in x.chunks_mut(sample).enumerate() {
+                    add_row(row, n, dst);
+                }
+            }
         }
     }
 
@@ -817,5 +836,90 @@ impl PoolGeometry {
             WindowSpans::sliding(self.h, kh, sh, ph, self.ho),
             WindowSpans::sliding(self.w, kw, sw, pw, self.wo),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// col2im written as the definition: every entry of `cols` added at the
+    /// input element it was read from, entries in row order (kernel
+    /// channel, row, column), as the general path adds them.
+    fn col2im_by_definition(g: &ConvGeometry, cols: &[f64]) -> Vec<f64> {
+        let ConvOptions {
+            stride: [sh, sw],
+            padding: [ph, pw],
+            dilation: [dh, dw],
+            ..
+        } = g.options;
+        let (positions, width) = (g.positions(), g.n * g.positions());
+        let mut x = vec![0.0; g.n * g.c * g.h * g.w];
+        for n in 0..g.n {
+            for c in 0..g.c {
+                for i in 0..g.kh {
+                    for j in 0..g.kw {
+                        let row = (c * g.kh + i) * g.kw + j;
+                        for oy in 0..g.ho {
+                            for ox in 0..g.wo {
+                                let y = (oy * sh + i * dh) as isize - ph as isize;
+                                let xx = (ox * sw + j * dw) as isize - pw as isize;
+                                if (0..g.h as isize).contains(&y) && (0..g.w as isize).contains(&xx)
+                                {
+                                    let at = ((n * g.c + c) * g.h + y as usize) * g.w + xx as usize;
+                                    x[at] += cols[row * width + n * positions + oy * g.wo + ox];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        x
+    }
+
+    #[test]
+    fn col2im_is_the_definition_bit_for_bit_on_both_paths() {
+        let d = ConvOptions::default();
+        let cases = [
+            ([2, 3, 14, 14], [1, 3, 5, 5], d),          // LeNet's second layer
+            ([2, 1, 7, 6], [1, 1, 5, 5], d.padding(2)), // LeNet's first, small
+            ([1, 2, 3, 4], [1, 2, 5, 5], d.padding(3)), // kernel wider than the image
+            ([1, 2, 6, 5], [1, 2, 3, 2], d.padding((0, 4))), // no column reached by all taps
+            (
+                [2, 2, 9, 8],
+                [1, 2, 3, 3],
+                d.stride((2, 1)).dilation((2, 1)).padding(1),
+            ),
+            ([1, 2, 9, 9], [1, 2, 3, 3], d.stride(2).padding(1)), // general path
+            ([1, 1, 9, 9], [1, 1, 2, 3], d.dilation(2)),          // general path
+        ];
+        for (k, (xs, ws, o)) in cases.into_iter().enumerate() {
+            let g = ConvGeometry::with_options(&xs, &ws, &o).unwrap();
+            let len = g.patch() * g.n * g.positions();
+            let cols: Vec<f64> = (0..len)
+                .map(|i| ((i * 7919 % 1000) as f64 * 0.37).sin())
+                .collect();
+            assert_eq!(
+                g.col2im(&cols),
+                col2im_by_definition(&g, &cols),
+                "case {k}: {o:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn im2col_overwrites_every_element() {
+        let g = ConvGeometry::with_options(
+            &[2, 2, 5, 4],
+            &[1, 2, 3, 3],
+            &ConvOptions::default().padding(2),
+        )
+        .unwrap();
+        let x: Vec<f64> = (0..g.n * g.c * g.h * g.w).map(|i| i as f64 + 1.0).collect();
+        let mut stale = vec![f64::NAN; g.patch() * g.n * g.positions()];
+        g.im2col_into(&x, &mut stale);
+        assert_eq!(stale, g.im2col(&x));
+        assert!(stale.contains(&0.0), "the padding reads zeros");
     }
 }
