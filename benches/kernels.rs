@@ -7,6 +7,8 @@
 //! - `bias_add/[rows, cols]`: a bias broadcast over rows (`[r, c] + [c]`);
 //! - `max_pool2d/…` and `conv2d/…`: LeNet's layers, forward and backward,
 //!   on a batch of 64;
+//! - `lenet_chunk_kernels/…`: im2col, col2im and 2×2 max pooling forward on
+//!   a chunk of 32 samples (W3's), LeNet's first and second layer;
 //! - `gemm/m×k×n`: W2's and the convolutions' thin products;
 //! - `gemm_after_serial_work/…`: W2's first product after 200 µs of work on
 //!   the calling thread alone, as in a training step (the helpers have gone
@@ -115,6 +117,44 @@ fn lenet_layers(c: &mut Criterion) {
                 })
             });
         }
+    }
+    group.finish();
+}
+
+fn lenet_chunk_kernels(c: &mut Criterion) {
+    use nn::ops::{ConvGeometry, ConvOptions};
+    let mut group = c.benchmark_group("lenet_chunk_kernels");
+    let layers = [
+        ("conv1", [32, 1, 28, 28], [6, 1, 5, 5], 2),
+        ("conv2", [32, 6, 14, 14], [16, 6, 5, 5], 0),
+    ];
+    for (name, xs, ws, pad) in layers {
+        let g = ConvGeometry::with_options(&xs, &ws, &ConvOptions::default().padding(pad)).unwrap();
+        let x = Tensor::<f32>::rand_normal(&xs, 0.0, 1.0, 1);
+        let len = g.patch() * g.n * g.positions();
+        let cols = Tensor::<f32>::rand_normal(&[len], 0.0, 1.0, 2);
+        let mut out = vec![0.0f32; len];
+        group.bench_function(BenchmarkId::new(threads(), format!("im2col {name}")), |b| {
+            b.iter(|| g.im2col_into(x.data(), &mut out))
+        });
+        let mut dx = vec![0.0f32; x.numel()];
+        group.bench_function(BenchmarkId::new(threads(), format!("col2im {name}")), |b| {
+            b.iter(|| g.col2im_add(cols.data(), &mut dx))
+        });
+    }
+    for shape in [[32, 6, 28, 28], [32, 16, 10, 10]] {
+        let a = Tensor::<f32>::rand_normal(&shape, 0.0, 1.0, 3);
+        let id = format!("max_pool2d 2x2 fwd {shape:?}");
+        group.bench_function(BenchmarkId::new(threads(), id), |b| {
+            b.iter(|| {
+                let tape = Tape::new();
+                std::hint::black_box(
+                    nn::ops::max_pool2d(tape.constant(a.clone()), 2, 2)
+                        .unwrap()
+                        .id(),
+                )
+            })
+        });
     }
     group.finish();
 }
@@ -294,6 +334,7 @@ criterion_group!(
     relu_backward,
     bias_add,
     lenet_layers,
+    lenet_chunk_kernels,
     thin_gemm,
     gemm_after_serial_work,
     matmul_backward,
