@@ -14,15 +14,21 @@
 //! - with `RAYON_NUM_THREADS=n` the global pool has n workers besides the
 //!   caller: n + 1 threads for n cores. A worker that is woken for a part
 //!   another one has taken spins for its next job on a core the caller and
-//!   the other worker need.
+//!   the other worker need;
+//! - a caller from outside the pool that finishes its part first waits for
+//!   the others on a condition variable: it sleeps, and the last part's
+//!   thread wakes it through the kernel.
 //!
 //! So a region started outside rayon's pools runs on a *team*: the calling
 //! thread, which runs the first part (as an OpenMP team includes its
 //! master), and a private pool of n − 1 helpers (n is
 //! [`rayon::current_num_threads`], the global pool's size), which run the
-//! others. After such a region one helper spins for up to [`LINGER`] on a
-//! counter that the next region bumps, so that the next region's parts start
-//! at once (OpenMP runtimes spin the same way between regions).
+//! others. The caller, done with its part, spins for up to 200 µs until
+//! the other parts are done before it blocks; and after the region one
+//! helper spins for up to [`LINGER`] on a counter that the next region
+//! bumps, so that the next region's parts start at once (OpenMP runtimes
+//! spin the same ways). On W2 (two threads) the caller's spin took the step
+//! from 1,139 to 972 µs (medians of 9 interleaved runs).
 //!
 //! Called from a thread of a rayon pool (a batch split in chunks on the
 //! global pool, say) the parts are spawned on that pool and nobody lingers:
@@ -34,7 +40,7 @@
 //! do not depend on the number of threads as long as the parts do not.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -152,14 +158,19 @@ pub fn for_each_part<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
         Place::Team(pool) => Some(pool),
         Place::CurrentPool => None,
     };
+    let pending = Pending::new(parts.len() - 1);
     let mut parts = parts.into_iter();
     let first = parts.next().expect("at least two parts");
-    let work = &work;
+    let (work, pending) = (&work, &pending);
     in_scope(pool, |scope| {
         for part in parts {
-            scope.spawn(move |_| mark_if(pool.is_some(), || work(part)));
+            scope.spawn(move |_| {
+                let _done = pending.finish_on_drop();
+                mark_if(pool.is_some(), || work(part))
+            });
         }
         work(first);
+        pending.spin_until_done();
     });
 }
 
@@ -181,11 +192,58 @@ pub fn join<A: Send, B: Send>(
         Place::CurrentPool => None,
     };
     let mut b_out = None;
+    let pending = Pending::new(1);
     let a_out = in_scope(pool, |scope| {
-        scope.spawn(|_| b_out = Some(mark_if(pool.is_some(), b)));
-        a()
+        let pending = &pending;
+        let b_out = &mut b_out;
+        scope.spawn(move |_| {
+            let _done = pending.finish_on_drop();
+            *b_out = Some(mark_if(pool.is_some(), b));
+        });
+        let a_out = a();
+        pending.spin_until_done();
+        a_out
     });
     (a_out, b_out.expect("the scope ran the spawned part"))
+}
+
+/// How long the calling thread spins for the other parts of a region
+/// after its own, before it blocks in rayon's scope (a sleep and a wake-up
+/// through the kernel, tens of µs on a virtual machine).
+const SPIN_FOR_PARTS: Duration = Duration::from_micros(200);
+
+/// The parts of a region that have not finished yet.
+struct Pending(AtomicUsize);
+
+/// Counts a part as finished when dropped (also when the part panics).
+struct Finished<'a>(&'a AtomicUsize);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl Pending {
+    fn new(parts: usize) -> Self {
+        Pending(AtomicUsize::new(parts))
+    }
+
+    fn finish_on_drop(&self) -> Finished<'_> {
+        Finished(&self.0)
+    }
+
+    /// Spins until every part has finished or [`SPIN_FOR_PARTS`] has
+    /// passed; rayon's scope then waits for whatever is left.
+    fn spin_until_done(&self) {
+        if self.0.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let start = Instant::now();
+        while self.0.load(Ordering::Acquire) != 0 && start.elapsed() < SPIN_FOR_PARTS {
+            std::hint::spin_loop();
+        }
+    }
 }
 
 /// Leaves one of the helpers spinning until the next team region starts or

@@ -41,11 +41,13 @@ pub trait Optimizer<T: Float> {
     fn set_lr(&mut self, lr: f64);
 }
 
-/// Parameters of at least this many elements are updated in parts on
-/// rayon's threads. `cargo bench --bench kernels -- sgd_update` on two
-/// threads: 2¹⁹ elements 151 µs on one thread, 89 on two; 2¹⁸ 54 and 58
-/// (no gain below).
-pub const PARALLEL_UPDATE_MIN_ELEMENTS: usize = 1 << 19;
+/// Parameters of at least this many elements are updated in parts on the
+/// calling thread and `autodiff::kernels::split`'s helpers. On two threads
+/// this took W2's step (first weight 784·256 ≈ 2¹⁷·⁶ elements, updated from
+/// memory, not cache) from 769 to 714 µs (medians of 9 interleaved runs),
+/// once a region's parts no longer waited for a sleeping thread. `cargo
+/// bench --bench kernels -- sgd_update` measures the update alone.
+pub const PARALLEL_UPDATE_MIN_ELEMENTS: usize = 1 << 16;
 
 /// Runs `update(g, [θ, state…])` on matching consecutive parts of the
 /// gradient `g` and of `slices` (a parameter's values and its per-element
