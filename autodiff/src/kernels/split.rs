@@ -1,6 +1,6 @@
 //! Fork-join on a team of the calling thread and private helpers.
 //!
-//! Three costs make a parallel region started from a thread outside rayon's
+//! Four costs make a parallel region started from a thread outside rayon's
 //! pools (the program's main thread) expensive on a small virtual machine:
 //!
 //! - a parallel iterator hands all its work to the pool and puts the
@@ -170,7 +170,9 @@ pub fn for_each_part<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
             });
         }
         work(first);
-        pending.spin_until_done();
+        if pool.is_some() {
+            pending.spin_until_done();
+        }
     });
 }
 
@@ -201,7 +203,9 @@ pub fn join<A: Send, B: Send>(
             *b_out = Some(mark_if(pool.is_some(), b));
         });
         let a_out = a();
-        pending.spin_until_done();
+        if pool.is_some() {
+            pending.spin_until_done();
+        }
         a_out
     });
     (a_out, b_out.expect("the scope ran the spawned part"))
@@ -234,7 +238,9 @@ impl Pending {
     }
 
     /// Spins until every part has finished or [`SPIN_FOR_PARTS`] has
-    /// passed; rayon's scope then waits for whatever is left.
+    /// passed; rayon's scope then waits for whatever is left. Only for team
+    /// regions: a worker of a rayon pool waits in the scope instead, where
+    /// it runs the parts nobody has taken (they are in its own queue).
     fn spin_until_done(&self) {
         if self.0.load(Ordering::Acquire) == 0 {
             return;
