@@ -879,7 +879,7 @@ mod tests {
     }
 
     #[test]
-    fn col2im_is_the_definition_bit_for_bit_on_both_paths() {
+    fn col2im_is_its_definition_bit_for_bit_row_by_row_and_sample_by_sample() {
         let d = ConvOptions::default();
         let cases = [
             ([2, 3, 14, 14], [1, 3, 5, 5], d),          // LeNet's second layer
@@ -891,8 +891,10 @@ mod tests {
                 [1, 2, 3, 3],
                 d.stride((2, 1)).dilation((2, 1)).padding(1),
             ),
-            ([1, 2, 9, 9], [1, 2, 3, 3], d.stride(2).padding(1)), // general path
-            ([1, 1, 9, 9], [1, 1, 2, 3], d.dilation(2)),          // general path
+            ([1, 2, 9, 9], [1, 2, 3, 3], d.stride(2).padding(1)),
+            ([1, 1, 9, 9], [1, 1, 2, 3], d.dilation(2)),
+            // 2²⁰ entries or more: one sample per task when rayon has threads
+            ([24, 8, 20, 20], [1, 8, 5, 5], d.padding(1)),
         ];
         for (k, (xs, ws, o)) in cases.into_iter().enumerate() {
             let g = ConvGeometry::with_options(&xs, &ws, &o).unwrap();
