@@ -15,6 +15,9 @@
 //!   idle meanwhile: what `kernels::split`'s lingering worker is for);
 //! - `matmul_backward/m×k×n`: both input gradients of a product (W2's
 //!   second layer), computed at once on two threads above a size;
+//! - `linear/…/m×k×n`: a dense layer's `x·Wᵀ + b` forward and backward, as
+//!   the fused `linear` operation and as `matmul_t` then `add` (W1's and
+//!   W2's layers);
 //! - `small_gemm/m×k×n`: the plain-loop path for tiny products (W1's);
 //! - `tanh/…/n`: the f32 `tanh` kernel against libm's `tanhf`;
 //! - `sgd_update/n`: an SGD step on a weight of n elements (in parts on
@@ -242,6 +245,43 @@ fn matmul_backward(c: &mut Criterion) {
     group.finish();
 }
 
+fn linear(c: &mut Criterion) {
+    let mut group = c.benchmark_group("linear");
+    for (m, k, n) in [(10usize, 8usize, 8usize), (128, 256, 128)] {
+        let x = Tensor::<f32>::rand_normal(&[m, k], 0.0, 1.0, 1);
+        let w = Tensor::<f32>::rand_normal(&[n, k], 0.0, 1.0, 2);
+        let b = Tensor::<f32>::rand_normal(&[n], 0.0, 1.0, 3);
+        for fused in [true, false] {
+            let name = if fused { "fused" } else { "matmul_t+add" };
+            group.bench_function(
+                BenchmarkId::new(format!("{}/{name}", threads()), format!("{m}x{k}x{n}")),
+                |bench| {
+                    bench.iter(|| {
+                        let tape = Tape::new();
+                        let (xv, wv, bv) = (
+                            tape.var(x.clone()),
+                            tape.var(w.clone()),
+                            tape.var(b.clone()),
+                        );
+                        let y = if fused {
+                            xv.linear(wv, Some(bv)).unwrap()
+                        } else {
+                            xv.matmul_t(wv, false, true).unwrap().add(bv).unwrap()
+                        };
+                        let g = y.sum().unwrap().backward().unwrap();
+                        std::hint::black_box((
+                            g.wrt(xv).unwrap(),
+                            g.wrt(wv).unwrap(),
+                            g.wrt(bv).unwrap(),
+                        ))
+                    })
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
 /// Small products straight through the kernel, `x·Wᵀ` as a linear layer
 /// computes them (W stored `[n, k]`): the Playground network's (W1) and
 /// the sizes around the plain-loop path's threshold.
@@ -338,6 +378,7 @@ criterion_group!(
     thin_gemm,
     gemm_after_serial_work,
     matmul_backward,
+    linear,
     small_gemm,
     tanh,
     sgd_update

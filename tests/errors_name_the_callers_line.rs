@@ -54,6 +54,8 @@ fn var_operations() {
     let v = tape.var(ones(&[3]));
     fails_here!(x.add(tape.var(ones(&[4]))));
     fails_here!(x.matmul(x));
+    fails_here!(x.linear(v, None));
+    fails_here!(x.linear(tape.var(ones(&[4, 3])), Some(v)));
     fails_here!(x.reshape(&[5]));
     fails_here!(x.transpose(0, 5));
     fails_here!(v.t());

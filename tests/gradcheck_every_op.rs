@@ -124,6 +124,11 @@ fn table() -> Vec<Row> {
         row!("matmul", [rand(&[2, 3], 22), rand(&[3, 4], 23)], |_, v| v
             [0]
         .matmul(v[1])),
+        row!(
+            "linear",
+            [rand(&[3, 4], 60), rand(&[2, 4], 61), rand(&[2], 62)],
+            |_, v| v[0].linear(v[1], Some(v[2]))?.mul(v[0].narrow(1, 0, 2)?)
+        ),
         row!("max", [spaced(&[2, 4], 24)], |_, v| v[0].max_axis(1, false)),
         row!("softmax", [rand(&[2, 3], 25)], |_, v| v[0].softmax(-1)),
         row!("log_softmax", [rand(&[2, 3], 26)], |_, v| v[0]

@@ -55,6 +55,12 @@ fn cases() -> Vec<Case> {
         ("matmul_t", vec![vec![4, 3], vec![5, 4]], |v| {
             v[0].matmul_t(v[1], true, true)
         }),
+        ("linear", vec![vec![3, 4], vec![5, 4], vec![5]], |v| {
+            v[0].linear(v[1], Some(v[2]))
+        }),
+        ("linear without a bias", vec![vec![3, 4], vec![5, 4]], |v| {
+            v[0].linear(v[1], None)
+        }),
         (
             "batched matmul with a shared matrix",
             vec![vec![2, 3, 4], vec![4, 5]],

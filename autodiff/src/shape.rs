@@ -3,7 +3,7 @@
 use smallvec::SmallVec;
 use std::fmt::Write;
 
-use crate::error::{Error, Result, ResultExt};
+use crate::error::{Error, Result};
 
 /// The extent of each axis of a tensor, outermost first (row-major).
 ///
@@ -66,22 +66,37 @@ pub const MAX_ELEMENTS: usize = isize::MAX as usize / std::mem::size_of::<f64>()
 pub fn checked_numel(op: &str, shape: &[usize]) -> Result<usize> {
     // The nonzero extents are multiplied too, so that the strides and the
     // sub-products of an empty tensor's shape cannot overflow either.
-    shape
-        .iter()
-        .filter(|&&d| d != 0)
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&n| n <= MAX_ELEMENTS)
-        .map(|n| if shape.contains(&0) { 0 } else { n })
-        .ok_or_else(|| {
-            Error::shape(
-                op,
-                format!(
-                    "shape {} has more elements than a tensor can hold (the product of its extents exceeds {MAX_ELEMENTS})",
-                    fmt_shape(shape)
-                ),
-            )
-        })
-        .at_caller()
+    let mut n = 1usize;
+    let mut empty = false;
+    for &d in shape {
+        if d == 0 {
+            empty = true;
+        } else {
+            match n.checked_mul(d) {
+                Some(m) => n = m,
+                None => return Err(too_many_elements(op, shape)),
+            }
+        }
+    }
+    if n > MAX_ELEMENTS {
+        return Err(too_many_elements(op, shape));
+    }
+    Ok(if empty { 0 } else { n })
+}
+
+/// The error of [`checked_numel`], out of its loop (it runs for every new
+/// tensor, this almost never).
+#[cold]
+#[track_caller]
+fn too_many_elements(op: &str, shape: &[usize]) -> Error {
+    Error::shape(
+        op,
+        format!(
+            "shape {} has more elements than a tensor can hold (the product of its extents exceeds {MAX_ELEMENTS})",
+            fmt_shape(shape)
+        ),
+    )
+    .at_caller()
 }
 
 /// Row-major strides, in elements: the last axis has stride 1.
@@ -183,6 +198,12 @@ pub(crate) fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
 pub(crate) fn block_pattern(small: &[usize], big: &[usize]) -> Option<(usize, usize, usize)> {
     if small.len() > big.len() {
         return None;
+    }
+    // the common case first, a bias over the last axis: [n] against [.., n]
+    if let (&[n], Some(&last)) = (small, big.last()) {
+        if n == last && n != 1 {
+            return Some((numel(&big[..big.len() - 1]), n, 1));
+        }
     }
     let off = big.len() - small.len();
     let at = |k: usize| if k < off { 1 } else { small[k - off] };
@@ -361,6 +382,9 @@ mod examples {
             Some((64, 6, 784))
         );
         assert_eq!(block_pattern(&[3], &[5, 3]), Some((5, 3, 1)));
+        assert_eq!(block_pattern(&[3], &[3]), Some((1, 3, 1)));
+        assert_eq!(block_pattern(&[1], &[5, 1]), Some((5, 1, 1)));
+        assert_eq!(block_pattern(&[3], &[5, 4]), None);
         assert_eq!(block_pattern(&[2, 1, 3], &[2, 4, 3]), None);
     }
 

@@ -6,6 +6,10 @@ use autodiff::{Float, Result, Tape, Tensor, Var};
 
 use crate::param::{IdMap, Param, ParamId};
 
+/// Room for this many parameters in a new session's map before it grows
+/// (an MLP of three or four layers binds six or eight).
+const BOUND_CAPACITY: usize = 8;
+
 /// Binds parameters to a tape: the first time a layer asks for a parameter
 /// it becomes a leaf on the tape (tracked when training, constant when
 /// evaluating), and later requests get the same [`Var`].
@@ -33,7 +37,10 @@ impl<'t, T: Float> Session<'t, T> {
     pub fn train(tape: &'t Tape<T>) -> Self {
         Session {
             tape,
-            bound: RefCell::default(),
+            bound: RefCell::new(IdMap::with_capacity_and_hasher(
+                BOUND_CAPACITY,
+                Default::default(),
+            )),
             training: true,
         }
     }
@@ -54,7 +61,10 @@ impl<'t, T: Float> Session<'t, T> {
     pub fn eval(tape: &'t Tape<T>) -> Self {
         Session {
             tape,
-            bound: RefCell::default(),
+            bound: RefCell::new(IdMap::with_capacity_and_hasher(
+                BOUND_CAPACITY,
+                Default::default(),
+            )),
             training: false,
         }
     }
@@ -141,8 +151,9 @@ impl<'t, T: Float> Session<'t, T> {
             .at(at));
         }
         let grads = loss.backward().map_err(|e| e.at(at))?;
-        let mut out = IdMap::default();
-        for (&id, &var) in self.bound.borrow().iter() {
+        let bound = self.bound.borrow();
+        let mut out = IdMap::with_capacity_and_hasher(bound.len(), Default::default());
+        for (&id, &var) in bound.iter() {
             if var.requires_grad() {
                 out.insert(id, grads.wrt(var)?);
             }

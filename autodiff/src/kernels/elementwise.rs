@@ -217,6 +217,41 @@ pub(crate) fn zip<T: Float>(
     Ok(Tensor::from_parts(data, shape))
 }
 
+/// `out[i·n + j] += row[j]` for `n = row.len()`: a bias added to every row
+/// of a `[m, n]` buffer in place (the same additions as `zip`'s bias path),
+/// across threads for very large buffers.
+///
+/// # Panics
+/// When `out.len()` is not a multiple of `row.len()` (an empty `row` with an
+/// empty `out` does nothing).
+pub(crate) fn add_to_rows<T: Float>(out: &mut [T], row: &[T]) {
+    let n = row.len();
+    if n == 0 {
+        assert!(
+            out.is_empty(),
+            "add_to_rows: {} elements in rows of 0",
+            out.len()
+        );
+        return;
+    }
+    assert_eq!(
+        out.len() % n,
+        0,
+        "add_to_rows: {} elements in rows of {n}",
+        out.len()
+    );
+    let add = |dst: &mut [T]| {
+        for (o, &b) in dst.iter_mut().zip(row) {
+            *o += b;
+        }
+    };
+    if parallel(out.len()) {
+        out.par_chunks_mut(n).for_each(add);
+    } else {
+        out.chunks_mut(n).for_each(add);
+    }
+}
+
 /// `a += b` in place when the shapes are equal (used to accumulate
 /// gradients at fan-out); copies `a` first only if its storage is shared.
 ///

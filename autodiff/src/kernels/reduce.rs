@@ -133,6 +133,46 @@ pub(crate) fn softmax_axis<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> T
     result
 }
 
+/// Softmax over the last axis of logits `[n, c]` (or `[c]`, one row) and
+/// the summed negative log-likelihood of one class per row,
+/// `−Σ_r log softmax(z_r)[labels[r]]`, in one pass over each row.
+///
+/// The probabilities are bit for bit those of `softmax_axis(z, last,
+/// false)` and each picked log-probability that of `softmax_axis(z, last,
+/// true)` (the same shift, exponentials and sum), so cross-entropy can keep
+/// the probabilities of its forward for its backward. The caller checks
+/// that there are `n` labels, each below `c`.
+pub(crate) fn softmax_rows_with_nll<T: Float>(z: &Tensor<T>, labels: &[usize]) -> (Tensor<T>, T) {
+    let c = z.shape().last().copied().unwrap_or(1);
+    let mut probs = Tensor::for_overwrite(z.shape());
+    let mut nll = T::zero();
+    if c == 0 {
+        return (probs, nll);
+    }
+    let out = probs.data_mut();
+    for ((row, p), &label) in z
+        .data()
+        .chunks_exact(c)
+        .zip(out.chunks_exact_mut(c))
+        .zip(labels)
+    {
+        let m = row.iter().copied().fold(T::neg_infinity(), T::max);
+        // all −∞: shift by 0, as softmax_axis does
+        let m = if m.is_finite() { m } else { T::zero() };
+        let mut s = T::zero();
+        for (p, &v) in p.iter_mut().zip(row) {
+            let e = (v - m).exp();
+            *p = e;
+            s += e;
+        }
+        nll -= row[label] - m - s.ln();
+        for p in p.iter_mut() {
+            *p /= s;
+        }
+    }
+    (probs, nll)
+}
+
 #[cfg(test)]
 mod examples {
     // the examples of crate-private functions, as unit tests

@@ -7,6 +7,7 @@
 //! `δ₂ = ŷ − y` (divided by the batch) whenever each target row sums to 1.
 //! Both are computed max-shifted, so logits of ±1000 give finite values.
 
+use std::cell::Cell;
 use std::panic::Location;
 
 use smallvec::smallvec;
@@ -21,12 +22,15 @@ use crate::tensor::Tensor;
 
 /// Fused softmax cross-entropy; the targets are integer labels (stored here)
 /// or a second input holding probabilities (one-hot or soft).
-struct CrossEntropy {
+struct CrossEntropy<T: Float> {
     labels: Option<Vec<usize>>,
+    /// With labels: `softmax(z)` from the forward pass, taken (once) by the
+    /// plain backward, which turns it into the gradient in place.
+    probs: Cell<Option<Tensor<T>>>,
 }
 
-impl CrossEntropy {
-    fn check<T: Float>(&self, x: &[&Tensor<T>]) -> Result<(usize, usize)> {
+impl<T: Float> CrossEntropy<T> {
+    fn check(&self, x: &[&Tensor<T>]) -> Result<(usize, usize)> {
         let z = x[0];
         let (n, c) = match *z.shape() {
             [c] => (1, c),
@@ -84,30 +88,30 @@ impl CrossEntropy {
     }
 }
 
-impl<T: Float> Op<T> for CrossEntropy {
+impl<T: Float> Op<T> for CrossEntropy<T> {
     fn name(&self) -> &str {
         "cross_entropy"
     }
 
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        let (n, c) = self.check(x)?;
-        let lsm = reduce::softmax_axis(x[0], x[0].rank() - 1, true);
-        let lsm = lsm.data();
-        let mut total = T::zero();
-        match &self.labels {
+        let (n, _) = self.check(x)?;
+        let total = match &self.labels {
             Some(labels) => {
-                for (row, &l) in labels.iter().enumerate() {
-                    total -= lsm[row * c + l];
-                }
+                let (probs, nll) = reduce::softmax_rows_with_nll(x[0], labels);
+                self.probs.set(Some(probs));
+                nll
             }
             None => {
-                for (&y, &l) in x[1].data().iter().zip(lsm) {
+                let lsm = reduce::softmax_axis(x[0], x[0].rank() - 1, true);
+                let mut total = T::zero();
+                for (&y, &l) in x[1].data().iter().zip(lsm.data()) {
                     if y != T::zero() {
                         total -= y * l;
                     }
                 }
+                total
             }
-        }
+        };
         Ok(Tensor::scalar(total / T::of_f64(n as f64)))
     }
 
@@ -173,7 +177,11 @@ impl<T: Float> Op<T> for CrossEntropy {
             _ => return None,
         };
         let scale = g.data()[0] / T::of_f64(n as f64);
-        let mut p = reduce::softmax_axis(z, z.rank() - 1, false);
+        // the forward's probabilities, unless an earlier sweep took them
+        let mut p = self
+            .probs
+            .take()
+            .unwrap_or_else(|| reduce::softmax_axis(z, z.rank() - 1, false));
         let d = p.data_mut();
         for (row, &l) in labels.iter().enumerate() {
             d[row * c + l] -= T::one();
@@ -207,6 +215,7 @@ impl<'t, T: Float> Var<'t, T> {
     pub fn cross_entropy(self, labels: &[usize]) -> Result<Self> {
         let op = CrossEntropy {
             labels: Some(labels.to_vec()),
+            probs: Cell::new(None),
         };
         self.tape.apply_at(op, &[self], Location::caller())
     }
@@ -231,7 +240,10 @@ impl<'t, T: Float> Var<'t, T> {
     /// [`ErrorKind::Shape`] when the shapes differ or are not `[C]`/`[N, C]`.
     #[track_caller]
     pub fn cross_entropy_probs(self, targets: Var<'t, T>) -> Result<Self> {
-        let op = CrossEntropy { labels: None };
+        let op = CrossEntropy {
+            labels: None,
+            probs: Cell::new(None),
+        };
         self.tape.apply_at(op, &[self, targets], Location::caller())
     }
 

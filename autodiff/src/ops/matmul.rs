@@ -25,9 +25,9 @@ use crate::tensor::Tensor;
 
 /// `op(A)·op(B)`, `op` being a transpose of the last two axes where the
 /// flag is set.
-struct Matmul {
-    trans_a: bool,
-    trans_b: bool,
+pub(super) struct Matmul {
+    pub(super) trans_a: bool,
+    pub(super) trans_b: bool,
 }
 
 /// The batch size (`None` for a 2-D operand) and matrix extents of one
@@ -134,50 +134,61 @@ impl<T: Float> Op<T> for Matmul {
         ctx: &ValuesCtx<'_, T>,
         g: &Tensor<T>,
     ) -> Option<Result<ValueGrads<T>>> {
-        let (a, b) = (ctx.input(0), ctx.input(1));
-        let (ta, tb) = (self.trans_a, self.trans_b);
-        let product = |x: &Tensor<T>, y: &Tensor<T>, trans_a, trans_b| {
-            Matmul { trans_a, trans_b }.forward(&[x, y])
-        };
-        let ga = || -> Result<Option<Tensor<T>>> {
-            if !ctx.needs_grad(0) {
-                return Ok(None);
-            }
-            let d = if ta {
-                product(b, g, tb, true)?
-            } else {
-                product(g, b, false, !tb)?
-            };
-            Ok(Some(reduce::sum_to(&d, a.shape())))
-        };
-        let gb = || -> Result<Option<Tensor<T>>> {
-            if !ctx.needs_grad(1) {
-                return Ok(None);
-            }
-            let d = if tb {
-                product(g, a, true, ta)?
-            } else {
-                product(a, g, !ta, false)?
-            };
-            Ok(Some(reduce::sum_to(&d, b.shape())))
-        };
-        // the two products are independent: on two threads when both are
-        // needed and each is large enough (each has the forward's m·k·n
-        // multiply-adds); either way each is computed as on one thread
-        let (ga, gb) = if ctx.needs_grad(0)
-            && ctx.needs_grad(1)
-            && rayon::current_num_threads() > 1
-            && g.numel().saturating_mul(inner_extent(a, ta)) >= JOIN_MIN_MULADDS
-        {
-            crate::kernels::split::join(ga, gb)
-        } else {
-            (ga(), gb())
-        };
-        Some(match (ga, gb) {
-            (Ok(ga), Ok(gb)) => Ok(smallvec![ga, gb]),
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        })
+        let need = [ctx.needs_grad(0), ctx.needs_grad(1)];
+        let grads = product_input_grads(ctx.input(0), ctx.input(1), self, g, need);
+        Some(grads.map(|[ga, gb]| smallvec![ga, gb]))
     }
+}
+
+/// The input gradients of `C = op(A)·op(B)` for the upstream gradient `g`
+/// (the products of [`Op::backward`], computed directly), each only where
+/// `need` asks for it. The two products are independent: they run on two
+/// threads when both are needed and each is large enough (each has the
+/// forward's m·k·n multiply-adds); either way each is computed as on one
+/// thread, so the bits do not depend on the thread count.
+pub(super) fn product_input_grads<T: Float>(
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    flags: &Matmul,
+    g: &Tensor<T>,
+    need: [bool; 2],
+) -> Result<[Option<Tensor<T>>; 2]> {
+    let (ta, tb) = (flags.trans_a, flags.trans_b);
+    let product = |x: &Tensor<T>, y: &Tensor<T>, trans_a, trans_b| {
+        Matmul { trans_a, trans_b }.forward(&[x, y])
+    };
+    let ga = || -> Result<Option<Tensor<T>>> {
+        if !need[0] {
+            return Ok(None);
+        }
+        let d = if ta {
+            product(b, g, tb, true)?
+        } else {
+            product(g, b, false, !tb)?
+        };
+        Ok(Some(reduce::sum_to(&d, a.shape())))
+    };
+    let gb = || -> Result<Option<Tensor<T>>> {
+        if !need[1] {
+            return Ok(None);
+        }
+        let d = if tb {
+            product(g, a, true, ta)?
+        } else {
+            product(a, g, !ta, false)?
+        };
+        Ok(Some(reduce::sum_to(&d, b.shape())))
+    };
+    let (ga, gb) = if need[0]
+        && need[1]
+        && rayon::current_num_threads() > 1
+        && g.numel().saturating_mul(inner_extent(a, ta)) >= JOIN_MIN_MULADDS
+    {
+        crate::kernels::split::join(ga, gb)
+    } else {
+        (ga(), gb())
+    };
+    Ok([ga?, gb?])
 }
 
 /// Input gradients of products with fewer multiply-adds than this are

@@ -35,6 +35,7 @@
 //! | `sigmoid` | 1/(1 + e⁻ˣ) | ḡ ⊙ y(1 − y) | `activation.rs` |
 //! | `tanh` | tanh x | ḡ ⊙ (1 − y²) | `activation.rs` |
 //! | `matmul` | A·B (batched, transposed operands) | ḡ·Bᵀ, Aᵀ·ḡ | `matmul.rs` |
+//! | `linear` | X·Wᵀ + b (a dense layer; W is [out, in]) | ḡ·W, ḡᵀ·X, Σ_rows ḡ | `linear.rs` |
 //! | `max` | max over an axis | ḡ at the first maximum, 0 elsewhere | `reduce.rs` |
 //! | `softmax` | eˣⁱ / Σ eˣʲ over an axis | y ⊙ (ḡ − Σ ḡ ⊙ y) | `softmax.rs` |
 //! | `log_softmax` | x − ln Σ eˣʲ | ḡ − softmax(x) ⊙ Σ ḡ | `softmax.rs` |
@@ -56,6 +57,7 @@
 
 mod activation;
 mod arith;
+mod linear;
 mod loss;
 mod matmul;
 mod reduce;

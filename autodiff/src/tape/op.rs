@@ -48,11 +48,13 @@ use crate::tensor::Tensor;
 
 /// The gradients a backward rule returns: one entry per input, `None` where
 /// the input gets no gradient (it is constant, or the rule chose not to).
-pub type InputGrads<'t, T> = SmallVec<[Option<Var<'t, T>>; 2]>;
+/// Up to three inputs (`linear`'s input, weight and bias) are held inline.
+pub type InputGrads<'t, T> = SmallVec<[Option<Var<'t, T>>; 3]>;
 
 /// The gradients a tensor-level backward rule ([`Op::backward_values`])
 /// returns: one entry per input, `None` where the input gets no gradient.
-pub type ValueGrads<T> = SmallVec<[Option<Tensor<T>>; 2]>;
+/// Up to three are held inline, without a heap allocation.
+pub type ValueGrads<T> = SmallVec<[Option<Tensor<T>>; 3]>;
 
 /// An operation that the tape can record: a forward function and its
 /// backward rule (the vector-Jacobian product).

@@ -151,10 +151,8 @@ impl<T: Float> Module<T> for Linear<T> {
         } else {
             x
         };
-        let mut y = x2.matmul_t(w, false, true)?;
-        if let Some(b) = &self.bias {
-            y = y.add(s.param(b))?;
-        }
+        // x·Wᵀ + b as one tape node (autodiff's `linear`)
+        let mut y = x2.linear(w, self.bias.as_ref().map(|b| s.param(b)))?;
         if shape.len() == 1 {
             y = y.reshape(&[self.out_features()])?;
         }
