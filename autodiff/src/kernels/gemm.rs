@@ -44,13 +44,6 @@ pub(super) struct View<'a, T> {
     pub(super) col_stride: usize,
 }
 
-impl<T: Copy> View<'_, T> {
-    /// Element `(i, j)`.
-    pub(super) fn at(&self, i: usize, j: usize) -> T {
-        self.data[i * self.row_stride + j * self.col_stride]
-    }
-}
-
 impl<'a, T> View<'a, T> {
     /// The stored matrix `rows × cols` (row-major, contiguous), read
     /// transposed when `trans` is set.
@@ -76,7 +69,7 @@ impl<'a, T> View<'a, T> {
 
     /// Whether every element `(i, j)`, `i < rows`, `j < cols`, lies inside
     /// `data`, computed without overflow.
-    fn in_bounds(&self) -> bool {
+    pub(super) fn in_bounds(&self) -> bool {
         if self.rows == 0 || self.cols == 0 {
             return true;
         }

@@ -22,12 +22,21 @@ pub(crate) const MAX_MULADDS: usize = 1024;
 
 /// `c` (row-major `a.rows × b.cols`, overwritten) = `A·B`.
 ///
-/// The caller has checked that `a.cols == b.rows`, that every element of
-/// both operands lies inside its slice and that `c` holds `a.rows·b.cols`
-/// elements; the slices' own bounds checks still guard every access.
+/// # Panics
+/// When `a.cols != b.rows`, an element of either operand lies outside its
+/// slice, or `c` does not hold `a.rows·b.cols` elements (the caller has
+/// checked all three; the tiles read without bounds checks, so they are
+/// asserted again here).
 pub(crate) fn multiply<T: Float>(a: View<'_, T>, b: View<'_, T>, c: &mut [T]) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    debug_assert!(a.cols == b.rows && c.len() == m * n);
+    assert!(
+        a.cols == b.rows && c.len() == m * n && a.in_bounds() && b.in_bounds(),
+        "small_gemm: {m}×{k} ({} elements) times {}×{n} ({}) into {}",
+        a.data.len(),
+        b.rows,
+        b.data.len(),
+        c.len()
+    );
     if k == 0 {
         c.fill(T::zero());
         return;
@@ -35,24 +44,29 @@ pub(crate) fn multiply<T: Float>(a: View<'_, T>, b: View<'_, T>, c: &mut [T]) {
     if m == 0 || n == 0 {
         return;
     }
-    // B with contiguous rows: as stored, or copied so (a transposed B, as
-    // in x·Wᵀ, reads its rows with a stride)
-    let copied: Vec<T>;
-    let (b_rows, b_row_stride) = if b.col_stride == 1 || n == 1 {
-        (b.data, b.row_stride)
+    // B's rows contiguous (as stored) or strided (a transposed B, as W in
+    // x·Wᵀ): two versions of every tile, so that the first loads a row of
+    // B as one vector
+    if b.col_stride == 1 || n == 1 {
+        tiles::<T, true>(&a, &b, c);
     } else {
-        let mut rows = Vec::with_capacity(k * n);
-        for p in 0..k {
-            rows.extend((0..n).map(|j| b.at(p, j)));
-        }
-        copied = rows;
-        (&copied[..], n)
-    };
-    // tiles of up to 4 rows × 8 columns of C, each held in accumulators
-    // the compiler keeps in registers for the whole sum over p
+        tiles::<T, false>(&a, &b, c);
+    }
+}
+
+/// C in tiles of 4, 2 or 1 rows × 8, 4, 2 or 1 columns, each held in accumulators the
+/// compiler keeps in registers for the whole sum over p.
+/// `B_ROWS_CONTIGUOUS`: B's column stride is 1 (or B has one column).
+#[inline(always)]
+fn tiles<T: Float, const B_ROWS_CONTIGUOUS: bool>(a: &View<'_, T>, b: &View<'_, T>, c: &mut [T]) {
+    let (m, n) = (a.rows, b.cols);
     let mut i0 = 0;
     while i0 < m {
-        let rows = if m - i0 >= 4 { 4 } else { 1 };
+        let rows = match m - i0 {
+            4.. => 4,
+            2.. => 2,
+            _ => 1,
+        };
         let mut j0 = 0;
         while j0 < n {
             let cols = match n - j0 {
@@ -61,22 +75,20 @@ pub(crate) fn multiply<T: Float>(a: View<'_, T>, b: View<'_, T>, c: &mut [T]) {
                 2.. => 2,
                 _ => 1,
             };
-            let at = Tile {
-                i0,
-                j0,
-                b_rows,
-                b_row_stride,
-                n,
-            };
+            let at = Tile { i0, j0, a, b };
             match (rows, cols) {
-                (4, 8) => at.compute::<4, 8>(&a, c),
-                (4, 4) => at.compute::<4, 4>(&a, c),
-                (4, 2) => at.compute::<4, 2>(&a, c),
-                (4, _) => at.compute::<4, 1>(&a, c),
-                (_, 8) => at.compute::<1, 8>(&a, c),
-                (_, 4) => at.compute::<1, 4>(&a, c),
-                (_, 2) => at.compute::<1, 2>(&a, c),
-                _ => at.compute::<1, 1>(&a, c),
+                (4, 8) => at.compute::<4, 8, B_ROWS_CONTIGUOUS>(c),
+                (4, 4) => at.compute::<4, 4, B_ROWS_CONTIGUOUS>(c),
+                (4, 2) => at.compute::<4, 2, B_ROWS_CONTIGUOUS>(c),
+                (4, _) => at.compute::<4, 1, B_ROWS_CONTIGUOUS>(c),
+                (2, 8) => at.compute::<2, 8, B_ROWS_CONTIGUOUS>(c),
+                (2, 4) => at.compute::<2, 4, B_ROWS_CONTIGUOUS>(c),
+                (2, 2) => at.compute::<2, 2, B_ROWS_CONTIGUOUS>(c),
+                (2, _) => at.compute::<2, 1, B_ROWS_CONTIGUOUS>(c),
+                (_, 8) => at.compute::<1, 8, B_ROWS_CONTIGUOUS>(c),
+                (_, 4) => at.compute::<1, 4, B_ROWS_CONTIGUOUS>(c),
+                (_, 2) => at.compute::<1, 2, B_ROWS_CONTIGUOUS>(c),
+                _ => at.compute::<1, 1, B_ROWS_CONTIGUOUS>(c),
             }
             j0 += cols;
         }
@@ -84,35 +96,51 @@ pub(crate) fn multiply<T: Float>(a: View<'_, T>, b: View<'_, T>, c: &mut [T]) {
     }
 }
 
-/// Where a tile of C lies, and B's contiguous rows.
-struct Tile<'b, T> {
+/// Where a tile of C lies, and the two operands.
+struct Tile<'v, 'o, T> {
     i0: usize,
     j0: usize,
-    b_rows: &'b [T],
-    b_row_stride: usize,
-    /// C's row length.
-    n: usize,
+    a: &'v View<'o, T>,
+    b: &'v View<'o, T>,
 }
 
-impl<T: Float> Tile<'_, T> {
+impl<T: Float> Tile<'_, '_, T> {
     /// `C[i0 + r][j0 + w] = Σ_p A[i0 + r, p]·B[p, j0 + w]` for `r < R`,
     /// `w < W`, each summed in the order of `p`.
+    ///
+    /// The tile lies inside C (`i0 + R ≤ m`, `j0 + W ≤ n`), and `multiply`
+    /// has asserted that every element of both operands lies inside its
+    /// slice (`View::in_bounds`).
     #[inline(always)]
-    fn compute<const R: usize, const W: usize>(&self, a: &View<'_, T>, c: &mut [T]) {
+    fn compute<const R: usize, const W: usize, const B_ROWS_CONTIGUOUS: bool>(&self, c: &mut [T]) {
+        let (a, b) = (self.a, self.b);
         let mut acc = [[T::zero(); W]; R];
         for p in 0..a.cols {
-            let b_row: &[T; W] = self.b_rows[p * self.b_row_stride + self.j0..][..W]
-                .try_into()
-                .expect("a row of W elements");
+            let b_at = p * b.row_stride + self.j0 * b.col_stride;
+            let b_row: [T; W] = if B_ROWS_CONTIGUOUS {
+                // SAFETY: elements (p, j0..j0 + W) of B, p < k and
+                // j0 + W ≤ n, at stride 1: inside `b.data` by `in_bounds`.
+                let row = unsafe { b.data.get_unchecked(b_at..b_at + W) };
+                std::array::from_fn(|w| row[w])
+            } else {
+                // SAFETY: as above, at B's column stride.
+                std::array::from_fn(|w| unsafe { *b.data.get_unchecked(b_at + w * b.col_stride) })
+            };
             for (r, sums) in acc.iter_mut().enumerate() {
-                let a_ip = a.at(self.i0 + r, p);
-                for (s, &b_pj) in sums.iter_mut().zip(b_row) {
+                // SAFETY: element (i0 + r, p) of A, i0 + r < m and p < k:
+                // inside `a.data` by `in_bounds`.
+                let a_ip = unsafe {
+                    *a.data
+                        .get_unchecked((self.i0 + r) * a.row_stride + p * a.col_stride)
+                };
+                for (s, &b_pj) in sums.iter_mut().zip(&b_row) {
                     *s += a_ip * b_pj;
                 }
             }
         }
+        let n = b.cols;
         for (r, sums) in acc.iter().enumerate() {
-            c[(self.i0 + r) * self.n + self.j0..][..W].copy_from_slice(sums);
+            c[(self.i0 + r) * n + self.j0..][..W].copy_from_slice(sums);
         }
     }
 }
@@ -136,7 +164,13 @@ mod tests {
 
     #[test]
     fn every_layout_equals_the_definition_bit_for_bit() {
-        let (m, k, n) = (5, 3, 4);
+        // 7 rows: tiles of 4, 2 and 1; 15 columns: tiles of 8, 4, 2 and 1
+        for (m, k, n) in [(5, 3, 4), (7, 3, 15), (1, 9, 1), (2, 1, 9)] {
+            every_layout_at(m, k, n);
+        }
+    }
+
+    fn every_layout_at(m: usize, k: usize, n: usize) {
         let a: Vec<f64> = (0..m * k).map(|v| (v as f64 * 0.37).sin()).collect();
         let b: Vec<f64> = (0..k * n).map(|v| (v as f64 * 0.91).cos()).collect();
         let want = naive(&a, &b, m, k, n);
@@ -179,8 +213,31 @@ mod tests {
         ] {
             let mut c = vec![f64::NAN; m * n];
             multiply(lhs, rhs, &mut c);
-            assert_eq!(c, want);
+            assert_eq!(c, want, "{m}×{k} times {k}×{n}");
         }
+    }
+
+    /// The tiles read without bounds checks: an operand whose last element
+    /// lies past its slice must be refused before any read.
+    #[test]
+    #[should_panic(expected = "small_gemm: 3×2 (5 elements)")]
+    fn an_operand_shorter_than_its_extents_is_refused() {
+        let (short, b) = ([1.0f32; 5], [1.0f32; 4]);
+        let a = View {
+            data: &short,
+            rows: 3,
+            cols: 2,
+            row_stride: 2,
+            col_stride: 1,
+        };
+        let b = View {
+            data: &b,
+            rows: 2,
+            cols: 2,
+            row_stride: 2,
+            col_stride: 1,
+        };
+        multiply(a, b, &mut [0.0; 6]);
     }
 
     #[test]
