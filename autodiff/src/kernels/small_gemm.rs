@@ -74,8 +74,8 @@ fn tiles_for_layout<T: Float>(a: &View<'_, T>, b: &View<'_, T>, c: &mut [T]) {
     }
 }
 
-/// C in tiles of 4, 2 or 1 rows × 8, 4, 2 or 1 columns, each held in accumulators the
-/// compiler keeps in registers for the whole sum over p.
+/// C in tiles of 4, 2 or 1 rows × 8, 4, 2 or 1 columns, each held in
+/// accumulators the compiler keeps in registers for the whole sum over p.
 /// `B_ROWS_CONTIGUOUS`: B's column stride is 1 (or B has one column).
 #[inline(always)]
 fn tiles<T: Float, const B_ROWS_CONTIGUOUS: bool>(a: &View<'_, T>, b: &View<'_, T>, c: &mut [T]) {
