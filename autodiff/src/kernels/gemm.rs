@@ -414,6 +414,8 @@ unsafe fn kernel_raw<T: Float>(a: View<'_, T>, b: View<'_, T>, out: *mut T, ldc:
         }
         return;
     }
+    // The crate allocates its packing buffers aligned on every call.
+    super::malloc_cache::fill_once_per_thread();
     // SAFETY: the assertion above proved, in checked arithmetic, that every
     // element (i, p) of A at i·rsa + p·csa and (p, j) of B at p·rsb + j·csb
     // lies inside its slice, and that the strides fit `isize`; the caller

@@ -7,6 +7,7 @@
 pub mod elementwise;
 pub mod gemm;
 pub(crate) mod layout;
+mod malloc_cache;
 pub(crate) mod reduce;
 mod small_gemm;
 pub mod split;
