@@ -2,17 +2,18 @@
 //! thread's glibc `malloc` arena.
 //!
 //! Every large product asks the `gemm` crate for packing buffers (W2's are
-//! 67–361 KiB), which it allocates aligned (`posix_memalign`) on each call
+//! 66–353 KiB), which it allocates aligned (`posix_memalign`) on each call
 //! and frees at its end. glibc serves an aligned request by carving a chunk
 //! with some slack and freeing the unaligned head and the tail it did not
-//! need: chunks of a few dozen bytes. A thread's first seven free chunks
+//! need: small chunks (filling the sizes of 32 to 144 bytes, as below,
+//! measured enough to stop the growth). A thread's first seven free chunks
 //! of each small size go to its *tcache*, a per-thread list that glibc never
 //! merges with the neighbouring free memory. A tail parked there, just
 //! above a packing buffer, keeps that buffer from merging back into the
 //! arena's free top when it is freed; the next buffer, of another size, is
 //! carved above it, and the arena grows step by step until every cached
 //! tail is one of those already parked. On W2 at two threads the helper
-//! thread's arena grew so to 1,816 KiB for at most 361 KiB of live buffers.
+//! thread's arena grew so to 1,816 KiB for at most 353 KiB of live buffers.
 //!
 //! [`fill_once_per_thread`] fills the tcache lists of those sizes once per
 //! thread, before the thread's first product, with chunks that it
