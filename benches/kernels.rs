@@ -9,7 +9,8 @@
 //!   on a batch of 64;
 //! - `lenet_chunk_kernels/…`: im2col, col2im and 2×2 max pooling forward on
 //!   a chunk of 32 samples (W3's), LeNet's first and second layer;
-//! - `gemm/m×k×n`: W2's and the convolutions' thin products;
+//! - `gemm/m×k×n`: W2's and the convolutions' thin products, and W2's
+//!   layers' `x·Wᵀ` (`gemm/m×k×n_xWt`);
 //! - `gemm_after_serial_work/…`: W2's first product after 200 µs of work on
 //!   the calling thread alone, as in a training step (the helpers have gone
 //!   idle meanwhile: what `kernels::split`'s lingering worker is for);
@@ -191,6 +192,26 @@ fn thin_gemm(c: &mut Criterion) {
                 );
             }
         }
+    }
+    // a dense layer's forward, x·Wᵀ with W stored [out, in] (W2's layers):
+    // split in bands of columns on two threads
+    for (m, k, n) in [(128usize, 784usize, 256usize), (128, 256, 128)] {
+        let x = Tensor::<f32>::rand_normal(&[m, k], 0.0, 1.0, 1);
+        let w = Tensor::<f32>::rand_normal(&[n, k], 0.0, 1.0, 2);
+        group.throughput(Throughput::Elements(2 * (m * k * n) as u64));
+        group.bench_function(
+            BenchmarkId::new(threads(), format!("{m}x{k}x{n}_xWt")),
+            |bench| {
+                bench.iter(|| {
+                    let tape = Tape::new();
+                    let y = tape
+                        .constant(x.clone())
+                        .matmul_t(tape.constant(w.clone()), false, true)
+                        .unwrap();
+                    std::hint::black_box(y.value())
+                })
+            },
+        );
     }
     group.finish();
 }

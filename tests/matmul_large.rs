@@ -37,6 +37,9 @@ fn large_products_match_the_naive_loop_and_do_not_depend_on_threads() {
         (6, 25, 120_000),
         (64, 256, 1100),
         (7000, 150, 16),
+        // W2's second layer: square, so x·Wᵀ (tb) splits by columns and
+        // the others by rows
+        (128, 256, 128),
     ] {
         assert!(m * k * n >= PARALLEL_MIN_MULADDS, "large enough to split");
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {

@@ -16,14 +16,19 @@ use super::split::for_each_part;
 
 use crate::float::Float;
 
-/// Products with fewer multiply-adds than this run on one thread. On the
-/// project's 2-core virtual machine a parallel region costs a wake-up of
-/// rayon's sleeping worker (tens of µs; ~60,000 context switches a second
-/// when W3 split every product above 2²¹), so only products of at least
-/// ~70 µs on one core are split: with 2²³ the LeNet step (W3) took 5.0 ms on
-/// two threads against 3.3 on one; with 2²⁴ it is even, and the 128×784×256
-/// products of W2 still gain 1.6× (`cargo bench --bench kernels`, `gemm/…`).
-pub const PARALLEL_MIN_MULADDS: usize = 1 << 24;
+/// Products with fewer multiply-adds than this run on one thread.
+///
+/// When a parallel region cost a wake-up of rayon's sleeping worker (tens
+/// of µs on the project's 2-core virtual machine; ~60,000 context switches
+/// a second when W3 split every product above 2²¹), only products of
+/// ~70 µs or more on one core paid: the bound was 2²⁴. Regions now run on
+/// [`split`](super::split)'s team, whose caller takes a part itself and
+/// whose helper is usually still spinning from the region before, so the
+/// bound is 2²²: W2's second layer, 128×256×128 = 2²² multiply-adds, ran
+/// in 99–103 µs on one thread or two before and in 52–57 µs on two after
+/// (with the bands of columns below), with the W2 and W3 steps no slower
+/// (README, "What each change bought").
+pub const PARALLEL_MIN_MULADDS: usize = 1 << 22;
 
 /// Bands are at least this many rows or columns wide (narrower ones cost
 /// more in packing than they save).
@@ -278,6 +283,12 @@ fn multiply_batch<T: Float>(
 /// n > 64, and columns only when m > 64 or each band of columns is wider
 /// than 64: every band then takes the same path as the whole product, and
 /// each element is summed in the same order whatever the number of threads.
+///
+/// Of the two, bands of rows are taken when m ≥ n, unless B is read
+/// transposed (`x·Wᵀ`, a dense layer's forward): the kernel then repacks
+/// B, every band of rows all of it and every band of columns only its
+/// columns, so columns are split. (W2's 128×256×128 `x·Wᵀ` on two threads:
+/// 66–70 µs in bands of rows, 52–57 µs in bands of columns.)
 fn multiply<T: Float>(a: View<'_, T>, b: View<'_, T>, c: &mut [T]) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert!(
@@ -310,7 +321,10 @@ fn multiply<T: Float>(a: View<'_, T>, b: View<'_, T>, c: &mut [T]) {
         1
     };
     let col_bands = threads.min(n / min_cols);
-    if row_bands >= 2 && (m >= n || col_bands < 2) {
+    // B read transposed (`x·Wᵀ`): the kernel repacks B, the whole of it for
+    // every band of rows but only its own columns for a band of columns
+    let b_transposed = b.row_stride == 1 && b.col_stride > 1;
+    if row_bands >= 2 && (col_bands < 2 || (m >= n && !b_transposed)) {
         // bands of rows: disjoint, contiguous pieces of C
         let mut pieces = Vec::with_capacity(row_bands);
         let mut rest = c;
