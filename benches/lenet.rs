@@ -5,9 +5,11 @@
 //!   forward and backward (input and weight gradients);
 //! - `train_step`: a full LeNet-5 step — forward, cross-entropy, backward,
 //!   SGD update (lr 0.01), over 4 batches cycled;
-//! - `train_step_chunks_of_32`: the same step with each batch's rows split
-//!   in two chunks of 32 on rayon's threads (`nn::chunked`), as the
-//!   `workloads` example runs W3 (compare `RAYON_NUM_THREADS=1` and `=2`).
+//! - `train_step_chunks_of_32` and `_of_16`: the same step with each
+//!   batch's rows split in chunks on the team's threads (`nn::chunked`):
+//!   two of 32, as `mnist` trains LeNet-5, and four of 16, two after each
+//!   other on each of two threads, as the `workloads` example runs W3
+//!   (compare `RAYON_NUM_THREADS=1` and `=2`).
 
 use autodiff::{Tape, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -41,12 +43,14 @@ fn lenet(c: &mut Criterion) {
             i += 1;
         })
     });
-    group.bench_function("train_step_chunks_of_32", |b| {
-        b.iter(|| {
-            workloads::chunked_step(&mut net, &mut sgd, &batches[i % batches.len()], 32);
-            i += 1;
-        })
-    });
+    for rows in [32, 16] {
+        group.bench_function(format!("train_step_chunks_of_{rows}"), |b| {
+            b.iter(|| {
+                workloads::chunked_step(&mut net, &mut sgd, &batches[i % batches.len()], rows);
+                i += 1;
+            })
+        });
+    }
     group.finish();
 }
 

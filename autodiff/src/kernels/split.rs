@@ -143,6 +143,13 @@ fn in_scope<'s, R>(pool: Option<&'static ThreadPool>, body: impl FnOnce(&Scope<'
 /// documentation) — and returns when all have finished (a panic in any part
 /// is resumed here).
 ///
+/// A team region with more parts than the team has threads hands each
+/// thread one run of consecutive parts, the runs as even as the count
+/// allows (the caller the first run): four chunks of a batch on a team of
+/// two run two on each thread, not one on the caller and three on the
+/// helper. On a rayon pool every part is a job of its own, and idle
+/// workers steal them.
+///
 /// ```
 /// use autodiff::kernels::split::for_each_part;
 /// let mut data = vec![1.0f32; 1000];
@@ -158,6 +165,19 @@ pub fn for_each_part<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
         Place::Team(pool) => Some(pool),
         Place::CurrentPool => None,
     };
+    let team = pool.map_or(usize::MAX, |p| p.current_num_threads() + 1);
+    if parts.len() > team {
+        let runs = runs_of(parts, team);
+        spread(pool, runs, |run| run.into_iter().for_each(&work));
+    } else {
+        spread(pool, parts, work);
+    }
+}
+
+/// [`for_each_part`]'s region on `pool` (a team's helpers) or, with
+/// `None`, on the current rayon pool: one part on the caller, one job for
+/// each of the others.
+fn spread<P: Send>(pool: Option<&'static ThreadPool>, parts: Vec<P>, work: impl Fn(P) + Sync) {
     let pending = Pending::new(parts.len() - 1);
     let mut parts = parts.into_iter();
     let first = parts.next().expect("at least two parts");
@@ -174,6 +194,21 @@ pub fn for_each_part<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
             pending.spin_until_done();
         }
     });
+}
+
+/// `parts` in `runs` runs of consecutive parts, in order: run `t` holds
+/// parts `⌊len·t/runs⌋ .. ⌊len·(t+1)/runs⌋`, so runs differ in length by
+/// at most one (and none is empty when `runs ≤ len`).
+fn runs_of<P>(parts: Vec<P>, runs: usize) -> Vec<Vec<P>> {
+    let len = parts.len();
+    let mut parts = parts.into_iter();
+    (0..runs)
+        .map(|t| {
+            // len·t fits: t < runs ≤ len here, and len is a Vec's length
+            let size = len * (t + 1) / runs - len * t / runs;
+            parts.by_ref().take(size).collect()
+        })
+        .collect()
 }
 
 /// `(a(), b())`, `a` on the calling thread and `b` on a helper or the
@@ -322,6 +357,37 @@ mod tests {
             .collect();
         assert_eq!(helpers.len() + 1, threads.len(), "the caller runs a part");
         assert_eq!(helpers.is_empty(), team == 1, "helpers run the other parts");
+    }
+
+    #[test]
+    fn runs_are_consecutive_and_even() {
+        let runs = runs_of((0..10).collect(), 4);
+        assert_eq!(runs, [vec![0, 1], vec![2, 3, 4], vec![5, 6], vec![7, 8, 9]]);
+        assert_eq!(runs_of((0..4).collect(), 4), [[0], [1], [2], [3]]);
+    }
+
+    #[test]
+    fn more_parts_than_threads_are_shared_evenly_in_runs() {
+        // the caller runs the first run of consecutive parts, each helper
+        // one run: on a team of n, 2n parts are two per thread
+        let team = rayon::current_num_threads();
+        let caller = std::thread::current().id();
+        let seen = Mutex::new(Vec::new());
+        for_each_part((0..2 * team).collect(), |p| {
+            std::thread::sleep(Duration::from_millis(2));
+            seen.lock().unwrap().push((p, std::thread::current().id()));
+        });
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort_by_key(|s| s.0);
+        let mine: Vec<usize> = seen.iter().filter(|s| s.1 == caller).map(|s| s.0).collect();
+        assert_eq!(mine, [0, 1], "the caller's run");
+        for pair in seen.chunks(2) {
+            assert_eq!(
+                pair[0].1, pair[1].1,
+                "parts {} and {} split",
+                pair[0].0, pair[1].0
+            );
+        }
     }
 
     #[test]
