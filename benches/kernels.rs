@@ -165,53 +165,33 @@ fn lenet_chunk_kernels(c: &mut Criterion) {
 
 fn thin_gemm(c: &mut Criterion) {
     let mut group = c.benchmark_group("gemm");
-    for (m, k, n) in [
-        (128usize, 784usize, 256usize),
-        (256, 128, 784),
-        (128, 256, 128),
-        (6, 25, 50176),
-        (16, 150, 6400),
+    // (m, k, n, B read transposed): `_xWt` is a dense layer's forward, x·Wᵀ
+    // with W stored [out, in] (W2's layers), split in bands of columns on
+    // two threads; the others are plain x·W
+    for (m, k, n, xwt) in [
+        (128usize, 784usize, 256usize, false),
+        (256, 128, 784, false),
+        (128, 256, 128, false),
+        (6, 25, 50176, false),
+        (16, 150, 6400, false),
+        (128, 784, 256, true),
+        (128, 256, 128, true),
     ] {
         let a = Tensor::<f32>::rand_normal(&[m, k], 0.0, 1.0, 1);
-        let b = Tensor::<f32>::rand_normal(&[k, n], 0.0, 1.0, 2);
+        let b_shape = if xwt { [n, k] } else { [k, n] };
+        let b = Tensor::<f32>::rand_normal(&b_shape, 0.0, 1.0, 2);
+        let name = format!("{m}x{k}x{n}{}", if xwt { "_xWt" } else { "" });
         group.throughput(Throughput::Elements(2 * (m * k * n) as u64));
-        {
-            {
-                group.bench_function(
-                    BenchmarkId::new(threads(), format!("{m}x{k}x{n}")),
-                    |bench| {
-                        bench.iter(|| {
-                            let tape = Tape::new();
-                            let c = tape
-                                .constant(a.clone())
-                                .matmul(tape.constant(b.clone()))
-                                .unwrap();
-                            std::hint::black_box(c.value())
-                        })
-                    },
-                );
-            }
-        }
-    }
-    // a dense layer's forward, x·Wᵀ with W stored [out, in] (W2's layers):
-    // split in bands of columns on two threads
-    for (m, k, n) in [(128usize, 784usize, 256usize), (128, 256, 128)] {
-        let x = Tensor::<f32>::rand_normal(&[m, k], 0.0, 1.0, 1);
-        let w = Tensor::<f32>::rand_normal(&[n, k], 0.0, 1.0, 2);
-        group.throughput(Throughput::Elements(2 * (m * k * n) as u64));
-        group.bench_function(
-            BenchmarkId::new(threads(), format!("{m}x{k}x{n}_xWt")),
-            |bench| {
-                bench.iter(|| {
-                    let tape = Tape::new();
-                    let y = tape
-                        .constant(x.clone())
-                        .matmul_t(tape.constant(w.clone()), false, true)
-                        .unwrap();
-                    std::hint::black_box(y.value())
-                })
-            },
-        );
+        group.bench_function(BenchmarkId::new(threads(), name), |bench| {
+            bench.iter(|| {
+                let tape = Tape::new();
+                let c = tape
+                    .constant(a.clone())
+                    .matmul_t(tape.constant(b.clone()), false, xwt)
+                    .unwrap();
+                std::hint::black_box(c.value())
+            })
+        });
     }
     group.finish();
 }
