@@ -13,29 +13,37 @@ pub(crate) fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
     if x.shape() == target {
         return x.clone();
     }
-    let mut result = Tensor::zeros(target);
     if x.numel() == 0 {
-        return result; // an empty sum is 0, without a walk over an empty outer extent
+        // an empty sum is 0, without a walk over an empty outer extent
+        return Tensor::zeros(target);
     }
+    let pattern = block_pattern(target, x.shape());
+    if let Some((_, mid, 1)) = pattern.filter(|&(_, mid, _)| mid > 1) {
+        // a bias over the last axis: the first row, then the others added
+        // element by element (the same sums as from zero, without the pass
+        // that writes the zeros; only a −0 first term keeps its sign)
+        let mut result = Tensor::for_overwrite(target);
+        let mut rows = x.data().chunks_exact(mid);
+        let out = result.data_mut();
+        out.copy_from_slice(rows.next().expect("x is not empty"));
+        for row in rows {
+            for (acc, &v) in out.iter_mut().zip(row) {
+                *acc += v;
+            }
+        }
+        return result;
+    }
+    let mut result = Tensor::zeros(target);
     let out = result.data_mut();
     if out.len() == 1 {
         out[0] = x.data().iter().copied().sum();
-    } else if let Some((outer, mid, inner)) = block_pattern(target, x.shape()) {
+    } else if let Some((outer, mid, inner)) = pattern {
         // e.g. a bias gradient: sum over the batch (outer) and positions (inner)
         let d = x.data();
-        if inner == 1 && mid > 0 {
-            // a bias over the last axis: add the rows, element by element
-            for row in d.chunks_exact(mid) {
-                for (acc, &v) in out.iter_mut().zip(row) {
-                    *acc += v;
-                }
-            }
-        } else {
-            for o in 0..outer {
-                for (m, acc) in out.iter_mut().enumerate().take(mid) {
-                    let from = (o * mid + m) * inner;
-                    *acc += d[from..from + inner].iter().copied().sum::<T>();
-                }
+        for o in 0..outer {
+            for (m, acc) in out.iter_mut().enumerate().take(mid) {
+                let from = (o * mid + m) * inner;
+                *acc += d[from..from + inner].iter().copied().sum::<T>();
             }
         }
     } else {

@@ -51,9 +51,13 @@ pub(crate) enum NodeKind {
 /// words (most built-in operations: a tag and a number), else on the heap.
 pub(crate) type OpBox<T> = smallbox::SmallBox<dyn Op<T>, smallbox::space::S2>;
 
+/// A node's inputs, by position on the tape: up to three inline (`linear`'s
+/// input, weight and bias), so that no built-in operation allocates them.
+pub(crate) type Parents = SmallVec<[usize; 3]>;
+
 pub(crate) struct Node<T: Float> {
     pub(crate) value: Tensor<T>,
-    pub(crate) parents: SmallVec<[usize; 2]>,
+    pub(crate) parents: Parents,
     pub(crate) op: Option<OpBox<T>>,
     pub(crate) kind: NodeKind,
     /// Keep this node's gradient in the sweep's result ([`Var::retain_grad`]).

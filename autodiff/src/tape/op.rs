@@ -197,9 +197,9 @@ impl<'a, T: Float> ValuesCtx<'a, T> {
 /// ```
 pub struct BackwardCtx<'t, T: Float> {
     pub(crate) tape: &'t Tape<T>,
-    pub(crate) inputs: SmallVec<[usize; 2]>,
+    pub(crate) inputs: super::Parents,
     pub(crate) output: usize,
-    pub(crate) needs: SmallVec<[bool; 2]>,
+    pub(crate) needs: SmallVec<[bool; 3]>,
 }
 
 impl<'t, T: Float> BackwardCtx<'t, T> {

@@ -24,10 +24,10 @@ use crate::shape::fmt_shape;
 use crate::tape::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tensor::Tensor;
 
-use super::{Inner, OpBox, Tape, Var};
+use super::{Inner, OpBox, Parents, Tape, Var};
 
 /// The parents of one node, and which of them need a gradient.
-type Edges = (SmallVec<[usize; 2]>, SmallVec<[bool; 2]>);
+type Edges = (Parents, SmallVec<[bool; 3]>);
 
 impl<T: Float> Tape<T> {
     /// The plain sweep from `root`, seeded with `seed` (the gradient of the
@@ -75,16 +75,12 @@ impl<T: Float> Tape<T> {
                     continue;
                 }
                 let parents = &node.parents;
-                let mut needs: SmallVec<[bool; 4]> = SmallVec::new();
-                let mut inputs: SmallVec<[&Tensor<T>; 4]> = SmallVec::new();
-                for &p in parents {
-                    needs.push(inner.nodes[p].requires_grad());
-                    inputs.push(&inner.nodes[p].value);
-                }
+                let views = InputViews::of(&inner, parents, &node.value);
+                let (inputs, needs) = views.slices();
                 let ctx = ValuesCtx {
-                    inputs: &inputs,
+                    inputs,
                     output: &node.value,
-                    needs: &needs,
+                    needs,
                 };
                 // matched in place: moving the 136-byte result into a
                 // callee's frame cost a store-forwarding stall per node
@@ -94,7 +90,7 @@ impl<T: Float> Tape<T> {
                             op.name(),
                             &inner,
                             parents,
-                            &needs,
+                            needs,
                             input_grads,
                             sweep.anomaly,
                             &mut grads,
@@ -344,9 +340,51 @@ impl<T: Float> Tape<T> {
     }
 }
 
+/// The values of a node's inputs and whether each needs a gradient, as the
+/// slices a [`ValuesCtx`] holds: inline for up to three inputs (every
+/// built-in operation), without the pushes and capacity checks of a
+/// growable vector, on the heap for more.
+enum InputViews<'a, T: Float> {
+    Inline(usize, [&'a Tensor<T>; 3], [bool; 3]),
+    Heap(Vec<&'a Tensor<T>>, Vec<bool>),
+}
+
+impl<'a, T: Float> InputViews<'a, T> {
+    /// The views of `parents`' values; `filler` pads the unused inline slots.
+    #[inline]
+    fn of(inner: &'a Inner<T>, parents: &[usize], filler: &'a Tensor<T>) -> Self {
+        if parents.len() <= 3 {
+            let mut values = [filler; 3];
+            let mut needs = [false; 3];
+            for (k, &p) in parents.iter().enumerate() {
+                let node = &inner.nodes[p];
+                values[k] = &node.value;
+                needs[k] = node.requires_grad();
+            }
+            InputViews::Inline(parents.len(), values, needs)
+        } else {
+            InputViews::Heap(
+                parents.iter().map(|&p| &inner.nodes[p].value).collect(),
+                parents
+                    .iter()
+                    .map(|&p| inner.nodes[p].requires_grad())
+                    .collect(),
+            )
+        }
+    }
+
+    #[inline]
+    fn slices(&self) -> (&[&'a Tensor<T>], &[bool]) {
+        match self {
+            InputViews::Inline(n, values, needs) => (&values[..*n], &needs[..*n]),
+            InputViews::Heap(values, needs) => (values, needs),
+        }
+    }
+}
+
 /// The parents of node `i` and which of them need a gradient.
 fn edges_of<T: Float>(inner: &Inner<T>, i: usize) -> Edges {
-    let parents: SmallVec<[usize; 2]> = SmallVec::from_slice(&inner.nodes[i].parents);
+    let parents = Parents::from_slice(&inner.nodes[i].parents);
     let needs = parents
         .iter()
         .map(|&p| inner.nodes[p].requires_grad())

@@ -910,6 +910,75 @@ mod tests {
         }
     }
 
+    /// im2col by its definition: column `(n, oy, ox)` of row
+    /// `(c·kh + i)·kw + j` holds `x[n, c, oy·sh + i·dh − ph, ox·sw + j·dw − pw]`,
+    /// or 0 outside the image.
+    fn im2col_by_definition(g: &ConvGeometry, x: &[f64]) -> Vec<f64> {
+        let ConvOptions {
+            stride: [sh, sw],
+            padding: [ph, pw],
+            dilation: [dh, dw],
+            ..
+        } = g.options;
+        let mut cols = Vec::new();
+        for c in 0..g.c {
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    for n in 0..g.n {
+                        for oy in 0..g.ho {
+                            for ox in 0..g.wo {
+                                let y = (oy * sh + i * dh) as isize - ph as isize;
+                                let xx = (ox * sw + j * dw) as isize - pw as isize;
+                                let inside = (0..g.h as isize).contains(&y)
+                                    && (0..g.w as isize).contains(&xx);
+                                cols.push(if inside {
+                                    x[((n * g.c + c) * g.h + y as usize) * g.w + xx as usize]
+                                } else {
+                                    0.0
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        cols
+    }
+
+    #[test]
+    fn im2col_is_its_definition_for_every_run_length_and_gap() {
+        let d = ConvOptions::default();
+        let cases = [
+            ([2, 3, 14, 14], [1, 3, 5, 5], d), // LeNet's second layer
+            ([2, 1, 28, 28], [1, 1, 5, 5], d.padding(2)), // LeNet's first
+            ([1, 2, 3, 4], [1, 2, 5, 5], d.padding(3)), // kernel wider than the image
+            ([1, 2, 6, 5], [1, 2, 3, 2], d.padding((0, 4))), // no column reached by all taps
+            (
+                [2, 2, 9, 8],
+                [1, 2, 3, 3],
+                d.stride((2, 1)).dilation((2, 1)).padding(1),
+            ),
+            ([1, 2, 9, 9], [1, 2, 3, 3], d.stride(2).padding(1)),
+            ([1, 1, 9, 9], [1, 1, 2, 3], d.dilation(2)),
+            // runs of 1 to 70 columns, some with gaps of 3 to 9 zeros
+            ([1, 1, 3, 70], [1, 1, 1, 1], d),
+            ([1, 1, 4, 40], [1, 1, 2, 7], d.padding((1, 9))),
+            ([1, 2, 5, 11], [1, 2, 3, 3], d.padding((0, 5))),
+            ([2, 1, 6, 33], [1, 1, 3, 4], d.padding(2)),
+            // 2²⁰ entries or more: one patch row per task when rayon has threads
+            ([24, 8, 20, 20], [1, 8, 5, 5], d.padding(1)),
+        ];
+        for (k, (xs, ws, o)) in cases.into_iter().enumerate() {
+            let g = ConvGeometry::with_options(&xs, &ws, &o).unwrap();
+            let x: Vec<f64> = (0..g.n * g.c * g.h * g.w)
+                .map(|i| ((i * 7919 % 1000) as f64 * 0.37).sin() + 2.0)
+                .collect();
+            let mut stale = vec![f64::NAN; g.patch() * g.n * g.positions()];
+            g.im2col_into(&x, &mut stale);
+            assert_eq!(stale, im2col_by_definition(&g, &x), "case {k}: {o:?}");
+        }
+    }
+
     #[test]
     fn im2col_overwrites_every_element() {
         let g = ConvGeometry::with_options(
