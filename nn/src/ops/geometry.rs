@@ -846,44 +846,58 @@ mod tests {
     /// col2im written as the definition: every entry of `cols` added at the
     /// input element it was read from, entries in row order (kernel
     /// channel, row, column), as the general path adds them.
-    fn col2im_by_definition(g: &ConvGeometry, cols: &[f64]) -> Vec<f64> {
+    /// The im2col matrix by its definition, entry by entry in its row-major
+    /// order: column `(n, oy, ox)` of row `(c·kh + i)·kw + j` reads input
+    /// element `[n, c, oy·sh + i·dh − ph, ox·sw + j·dw − pw]`, or the zero
+    /// padding (`None`) outside the image.
+    fn matrix_sources(g: &ConvGeometry) -> Vec<Option<usize>> {
         let ConvOptions {
             stride: [sh, sw],
             padding: [ph, pw],
             dilation: [dh, dw],
             ..
         } = g.options;
-        let (positions, width) = (g.positions(), g.n * g.positions());
-        let mut x = vec![0.0; g.n * g.c * g.h * g.w];
-        for n in 0..g.n {
-            for c in 0..g.c {
-                for i in 0..g.kh {
-                    for j in 0..g.kw {
-                        let row = (c * g.kh + i) * g.kw + j;
+        let mut sources = Vec::new();
+        for c in 0..g.c {
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    for n in 0..g.n {
                         for oy in 0..g.ho {
                             for ox in 0..g.wo {
                                 let y = (oy * sh + i * dh) as isize - ph as isize;
                                 let xx = (ox * sw + j * dw) as isize - pw as isize;
-                                if (0..g.h as isize).contains(&y) && (0..g.w as isize).contains(&xx)
-                                {
-                                    let at = ((n * g.c + c) * g.h + y as usize) * g.w + xx as usize;
-                                    x[at] += cols[row * width + n * positions + oy * g.wo + ox];
-                                }
+                                let inside = (0..g.h as isize).contains(&y)
+                                    && (0..g.w as isize).contains(&xx);
+                                sources.push(inside.then(|| {
+                                    ((n * g.c + c) * g.h + y as usize) * g.w + xx as usize
+                                }));
                             }
                         }
                     }
                 }
             }
         }
+        sources
+    }
+
+    /// col2im by its definition: each entry of `cols` added at the input
+    /// element it was read from (each element's terms in row order).
+    fn col2im_by_definition(g: &ConvGeometry, cols: &[f64]) -> Vec<f64> {
+        let mut x = vec![0.0; g.n * g.c * g.h * g.w];
+        for (entry, source) in matrix_sources(g).into_iter().enumerate() {
+            if let Some(at) = source {
+                x[at] += cols[entry];
+            }
+        }
         x
     }
 
-    #[test]
-    fn col2im_is_its_definition_bit_for_bit_row_by_row_and_sample_by_sample() {
+    /// Input and weight shapes with options that exercise the edge cases of
+    /// both kernels: strides, dilation, padding wider than the kernel.
+    fn odd_geometries() -> Vec<([usize; 4], [usize; 4], ConvOptions)> {
         let d = ConvOptions::default();
-        let cases = [
+        vec![
             ([2, 3, 14, 14], [1, 3, 5, 5], d),          // LeNet's second layer
-            ([2, 1, 7, 6], [1, 1, 5, 5], d.padding(2)), // LeNet's first, small
             ([1, 2, 3, 4], [1, 2, 5, 5], d.padding(3)), // kernel wider than the image
             ([1, 2, 6, 5], [1, 2, 3, 2], d.padding((0, 4))), // no column reached by all taps
             (
@@ -893,9 +907,18 @@ mod tests {
             ),
             ([1, 2, 9, 9], [1, 2, 3, 3], d.stride(2).padding(1)),
             ([1, 1, 9, 9], [1, 1, 2, 3], d.dilation(2)),
+        ]
+    }
+
+    #[test]
+    fn col2im_is_its_definition_bit_for_bit_row_by_row_and_sample_by_sample() {
+        let d = ConvOptions::default();
+        let mut cases = odd_geometries();
+        cases.extend([
+            ([2, 1, 7, 6], [1, 1, 5, 5], d.padding(2)), // LeNet's first, small
             // 2²⁰ entries or more: one sample per task when rayon has threads
             ([24, 8, 20, 20], [1, 8, 5, 5], d.padding(1)),
-        ];
+        ]);
         for (k, (xs, ws, o)) in cases.into_iter().enumerate() {
             let g = ConvGeometry::with_options(&xs, &ws, &o).unwrap();
             let len = g.patch() * g.n * g.positions();
@@ -910,56 +933,20 @@ mod tests {
         }
     }
 
-    /// im2col by its definition: column `(n, oy, ox)` of row
-    /// `(c·kh + i)·kw + j` holds `x[n, c, oy·sh + i·dh − ph, ox·sw + j·dw − pw]`,
-    /// or 0 outside the image.
+    /// im2col by its definition: each entry the input element it reads, or 0.
     fn im2col_by_definition(g: &ConvGeometry, x: &[f64]) -> Vec<f64> {
-        let ConvOptions {
-            stride: [sh, sw],
-            padding: [ph, pw],
-            dilation: [dh, dw],
-            ..
-        } = g.options;
-        let mut cols = Vec::new();
-        for c in 0..g.c {
-            for i in 0..g.kh {
-                for j in 0..g.kw {
-                    for n in 0..g.n {
-                        for oy in 0..g.ho {
-                            for ox in 0..g.wo {
-                                let y = (oy * sh + i * dh) as isize - ph as isize;
-                                let xx = (ox * sw + j * dw) as isize - pw as isize;
-                                let inside = (0..g.h as isize).contains(&y)
-                                    && (0..g.w as isize).contains(&xx);
-                                cols.push(if inside {
-                                    x[((n * g.c + c) * g.h + y as usize) * g.w + xx as usize]
-                                } else {
-                                    0.0
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        cols
+        matrix_sources(g)
+            .into_iter()
+            .map(|source| source.map_or(0.0, |at| x[at]))
+            .collect()
     }
 
     #[test]
     fn im2col_is_its_definition_for_every_run_length_and_gap() {
         let d = ConvOptions::default();
-        let cases = [
-            ([2, 3, 14, 14], [1, 3, 5, 5], d), // LeNet's second layer
+        let mut cases = odd_geometries();
+        cases.extend([
             ([2, 1, 28, 28], [1, 1, 5, 5], d.padding(2)), // LeNet's first
-            ([1, 2, 3, 4], [1, 2, 5, 5], d.padding(3)), // kernel wider than the image
-            ([1, 2, 6, 5], [1, 2, 3, 2], d.padding((0, 4))), // no column reached by all taps
-            (
-                [2, 2, 9, 8],
-                [1, 2, 3, 3],
-                d.stride((2, 1)).dilation((2, 1)).padding(1),
-            ),
-            ([1, 2, 9, 9], [1, 2, 3, 3], d.stride(2).padding(1)),
-            ([1, 1, 9, 9], [1, 1, 2, 3], d.dilation(2)),
             // runs of 1 to 70 columns, some with gaps of 3 to 9 zeros
             ([1, 1, 3, 70], [1, 1, 1, 1], d),
             ([1, 1, 4, 40], [1, 1, 2, 7], d.padding((1, 9))),
@@ -967,7 +954,7 @@ mod tests {
             ([2, 1, 6, 33], [1, 1, 3, 4], d.padding(2)),
             // 2²⁰ entries or more: one patch row per task when rayon has threads
             ([24, 8, 20, 20], [1, 8, 5, 5], d.padding(1)),
-        ];
+        ]);
         for (k, (xs, ws, o)) in cases.into_iter().enumerate() {
             let g = ConvGeometry::with_options(&xs, &ws, &o).unwrap();
             let x: Vec<f64> = (0..g.n * g.c * g.h * g.w)
