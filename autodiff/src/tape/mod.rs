@@ -52,7 +52,8 @@ pub(crate) enum NodeKind {
 pub(crate) type OpBox<T> = smallbox::SmallBox<dyn Op<T>, smallbox::space::S2>;
 
 /// A node's inputs, by position on the tape: up to three inline (`linear`'s
-/// input, weight and bias), so that no built-in operation allocates them.
+/// input, weight and bias), so that only operations with more inputs
+/// (`concat` of many parts) allocate them.
 pub(crate) type Parents = SmallVec<[usize; 3]>;
 
 pub(crate) struct Node<T: Float> {

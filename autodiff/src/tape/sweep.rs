@@ -341,8 +341,8 @@ impl<T: Float> Tape<T> {
 }
 
 /// The values of a node's inputs and whether each needs a gradient, as the
-/// slices a [`ValuesCtx`] holds: inline for up to three inputs (every
-/// built-in operation), without the pushes and capacity checks of a
+/// slices a [`ValuesCtx`] holds: inline for up to three inputs (all but
+/// `concat` of many parts), without the pushes and capacity checks of a
 /// growable vector, on the heap for more.
 enum InputViews<'a, T: Float> {
     Inline(usize, [&'a Tensor<T>; 3], [bool; 3]),
