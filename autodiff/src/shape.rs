@@ -10,6 +10,31 @@ use crate::error::{Error, Result};
 /// Up to four axes are stored inline, without a heap allocation.
 pub type Shape = SmallVec<[usize; 4]>;
 
+/// `extents` as a [`Shape`]. Up to four (every shape but those of rank
+/// five and more) are written as one fixed block of four words, where
+/// `SmallVec::from_slice` calls `memcpy` for a length known only at run
+/// time: a shape is copied for every new tensor, so that call was a few
+/// percent of a small operation's cost.
+#[inline]
+pub(crate) fn shape_of(extents: &[usize]) -> Shape {
+    let inline = match *extents {
+        [] => [0; 4],
+        [a] => [a, 0, 0, 0],
+        [a, b] => [a, b, 0, 0],
+        [a, b, c] => [a, b, c, 0],
+        [a, b, c, d] => [a, b, c, d],
+        _ => return Shape::from_slice(extents),
+    };
+    Shape::from_buf_and_len(inline, extents.len())
+}
+
+/// Whether two shapes are equal, compared in place: shapes are short, and
+/// the call to `memcmp` that `==` on slices makes costs more.
+#[inline]
+pub(crate) fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Formats a shape as `[2, 3]`, the way every error message prints it.
 ///
 /// ```
@@ -310,6 +335,17 @@ pub(crate) fn for_each_strided<const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shape_of_keeps_every_extent_of_every_rank() {
+        for rank in 0..=7 {
+            let extents: Vec<usize> = (0..rank).map(|k| 3 * k + 1 + (k << 40)).collect();
+            let shape = shape_of(&extents);
+            assert_eq!(shape.as_slice(), extents.as_slice(), "rank {rank}");
+            // inline up to four axes, as the type promises
+            assert_eq!(shape.spilled(), rank > 4, "rank {rank}");
+        }
+    }
 
     #[test]
     fn broadcast_rules() {

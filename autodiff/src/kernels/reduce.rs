@@ -2,7 +2,8 @@
 
 use crate::float::Float;
 use crate::shape::{
-    block_pattern, broadcast_strides, for_each_strided, numel, split_at_axis, Shape,
+    block_pattern, broadcast_strides, for_each_strided, numel, same_shape, shape_of, split_at_axis,
+    Shape,
 };
 use crate::tensor::Tensor;
 
@@ -10,7 +11,7 @@ use crate::tensor::Tensor;
 /// axis where `target` has extent 1 (or is missing) is summed over.
 /// This is the adjoint of broadcasting.
 pub(crate) fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
-    if x.shape() == target {
+    if same_shape(x.shape(), target) {
         return x.clone();
     }
     if x.numel() == 0 {
@@ -55,6 +56,18 @@ pub(crate) fn sum_to<T: Float>(x: &Tensor<T>, target: &[usize]) -> Tensor<T> {
     result
 }
 
+/// [`sum_to`] of a tensor the caller no longer needs: `x` itself when it
+/// already has the target's shape (the common case of a gradient product
+/// or of an operand that was not broadcast), without the new handle and
+/// the drop of the old one.
+#[inline]
+pub(crate) fn sum_to_owned<T: Float>(x: Tensor<T>, target: &[usize]) -> Tensor<T> {
+    if same_shape(x.shape(), target) {
+        return x;
+    }
+    sum_to(&x, target)
+}
+
 /// Copies `x` to `shape`, repeating it along broadcast axes.
 pub(crate) fn broadcast_to<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
     if x.shape() == shape {
@@ -64,7 +77,7 @@ pub(crate) fn broadcast_to<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T
     let d = x.data();
     let mut out = Vec::with_capacity(numel(shape));
     for_each_strided(shape, [&s], |_, [i]| out.push(d[i]));
-    Tensor::from_parts(out, Shape::from_slice(shape))
+    Tensor::from_parts(out, shape_of(shape))
 }
 
 /// The maximum along `axis` (kept with extent 1) and, for each, the position

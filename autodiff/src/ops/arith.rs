@@ -101,7 +101,7 @@ impl Binary {
                 Binary::Mul => elementwise::zip(name, g, b, |g, b| g * b)?,
                 Binary::Div => elementwise::zip(name, g, b, |g, b| g / b)?,
             };
-            Some(reduce::sum_to(&d, a.shape()))
+            Some(reduce::sum_to_owned(d, a.shape()))
         } else {
             None
         };
@@ -110,12 +110,12 @@ impl Binary {
                 Binary::Add => reduce::sum_to(g, b.shape()),
                 Binary::Sub => elementwise::map(&reduce::sum_to(g, b.shape()), |v| -v),
                 Binary::Mul => {
-                    reduce::sum_to(&elementwise::zip(name, g, a, |g, a| g * a)?, b.shape())
+                    reduce::sum_to_owned(elementwise::zip(name, g, a, |g, a| g * a)?, b.shape())
                 }
                 Binary::Div => {
                     let gy = elementwise::zip_same(g, ctx.output(), |g, y| g * y);
                     let d = elementwise::zip(name, &gy, b, |gy, b| -(gy / b))?;
-                    reduce::sum_to(&d, b.shape())
+                    reduce::sum_to_owned(d, b.shape())
                 }
             })
         } else {

@@ -166,7 +166,7 @@ pub(super) fn product_input_grads<T: Float>(
         } else {
             product(g, b, false, !tb)?
         };
-        Ok(Some(reduce::sum_to(&d, a.shape())))
+        Ok(Some(reduce::sum_to_owned(d, a.shape())))
     };
     let gb = || -> Result<Option<Tensor<T>>> {
         if !need[1] {
@@ -177,7 +177,7 @@ pub(super) fn product_input_grads<T: Float>(
         } else {
             product(a, g, !ta, false)?
         };
-        Ok(Some(reduce::sum_to(&d, b.shape())))
+        Ok(Some(reduce::sum_to_owned(d, b.shape())))
     };
     let (ga, gb) = if need[0]
         && need[1]

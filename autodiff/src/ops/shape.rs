@@ -10,7 +10,9 @@ use smallvec::{smallvec, SmallVec};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::{layout, reduce};
-use crate::shape::{broadcasts_to, checked_numel, fmt_shape, normalize_axis, numel, Shape};
+use crate::shape::{
+    broadcasts_to, checked_numel, fmt_shape, normalize_axis, numel, shape_of, Shape,
+};
 use crate::tape::op::{BackwardCtx, InputGrads, Op, ValueGrads, ValuesCtx};
 use crate::tape::Var;
 use crate::tensor::Tensor;
@@ -378,7 +380,7 @@ impl<'t, T: Float> Var<'t, T> {
             return Ok(self);
         }
         let op = Reshape {
-            shape: Shape::from_slice(shape),
+            shape: shape_of(shape),
         };
         self.tape.apply_at(op, &[self], Location::caller())
     }
@@ -501,7 +503,7 @@ impl<'t, T: Float> Var<'t, T> {
             return Ok(self);
         }
         let op = BroadcastTo {
-            shape: Shape::from_slice(shape),
+            shape: shape_of(shape),
         };
         self.tape.apply_at(op, &[self], Location::caller())
     }
@@ -528,7 +530,7 @@ impl<'t, T: Float> Var<'t, T> {
             return Ok(self);
         }
         let op = SumTo {
-            shape: Shape::from_slice(shape),
+            shape: shape_of(shape),
         };
         self.tape.apply_at(op, &[self], Location::caller())
     }

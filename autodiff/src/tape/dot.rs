@@ -63,11 +63,11 @@ impl<T: Float> Tape<T> {
             );
             let _ = writeln!(out, "  n{i} [label=\"{}\", {style}];", escape(&label));
         }
-        for (i, node) in inner.nodes.iter().enumerate() {
+        for i in 0..inner.nodes.len() {
             if !include[i] {
                 continue;
             }
-            for &p in &node.parents {
+            for &p in inner.parents(i) {
                 let _ = writeln!(out, "  n{p} -> n{i};");
             }
         }
@@ -97,7 +97,7 @@ impl<T: Float> Var<'_, T> {
             let inner = self.tape.inner.borrow();
             for i in (0..=self.id).rev() {
                 if include[i] {
-                    for &p in &inner.nodes[i].parents {
+                    for &p in inner.parents(i) {
                         include[p] = true;
                     }
                 }

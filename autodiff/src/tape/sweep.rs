@@ -74,7 +74,7 @@ impl<T: Float> Tape<T> {
                     }
                     continue;
                 }
-                let parents = &node.parents;
+                let parents = inner.parents(i);
                 let views = InputViews::of(&inner, parents, &node.value);
                 let (inputs, needs) = views.slices();
                 let ctx = ValuesCtx {
@@ -212,13 +212,17 @@ impl<T: Float> Tape<T> {
         edges: &Edges,
         g: Tensor<T>,
     ) -> Result<ValueGrads<T>> {
-        let mark = self.len();
+        let (mark, edge_mark) = {
+            let inner = self.inner.borrow();
+            (inner.nodes.len(), inner.edges.len())
+        };
         let grad_out = Var::from_id(self, self.constant_at(g, Location::caller()));
         let result = self
             .run_var_rule(op, i, edges, grad_out)
             .map(|grads| grads.into_iter().map(|g| g.map(|v| v.value())).collect());
         let mut inner = self.inner.borrow_mut();
         inner.nodes.truncate(mark);
+        inner.edges.truncate(edge_mark);
         inner.names.retain(|(id, _)| *id < mark);
         result
     }
@@ -384,7 +388,7 @@ impl<'a, T: Float> InputViews<'a, T> {
 
 /// The parents of node `i` and which of them need a gradient.
 fn edges_of<T: Float>(inner: &Inner<T>, i: usize) -> Edges {
-    let parents = Parents::from_slice(&inner.nodes[i].parents);
+    let parents = Parents::from_slice(inner.parents(i));
     let needs = parents
         .iter()
         .map(|&p| inner.nodes[p].requires_grad())
@@ -456,9 +460,7 @@ fn check_grad<T: Float>(
     input_shape: &[usize],
     anomaly: bool,
 ) -> Result<()> {
-    let (a, b) = (grad.shape(), input_shape);
-    // compared in place: shapes are short, a call to memcmp costs more
-    if a.len() != b.len() || a.iter().zip(b).any(|(x, y)| x != y) {
+    if !crate::shape::same_shape(grad.shape(), input_shape) {
         return Err(Error::new(
             ErrorKind::Graph,
             op,

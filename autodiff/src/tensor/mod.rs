@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::shape::{checked_numel, fmt_shape, numel, strides, Shape};
+use crate::shape::{checked_numel, fmt_shape, numel, shape_of, strides, Shape};
 pub(crate) use storage::Storage;
 
 /// An n-dimensional, row-major (C-order) array of `T`.
@@ -46,9 +46,9 @@ impl<T: Float> Clone for Tensor<T> {
     #[inline]
     fn clone(&self) -> Self {
         Tensor {
-            // `from_slice` copies the extents at once (`SmallVec::clone`
-            // pushes them one by one)
-            shape: Shape::from_slice(&self.shape),
+            // `shape_of` copies up to four extents as one block
+            // (`SmallVec::clone` pushes them one by one)
+            shape: shape_of(&self.shape),
             data: self.data.clone(),
         }
     }
@@ -92,7 +92,7 @@ impl<T: Float> Tensor<T> {
             )
             .at(at));
         }
-        Ok(Self::from_parts(data, Shape::from_slice(shape)))
+        Ok(Self::from_parts(data, shape_of(shape)))
     }
 
     /// Builds a tensor whose length is already known to match (internal).
@@ -177,7 +177,7 @@ impl<T: Float> Tensor<T> {
             }
             (_, None) => Storage::Shared(std::iter::repeat_n(value, n).collect()),
         };
-        Ok(Self::from_storage(data, Shape::from_slice(shape)))
+        Ok(Self::from_storage(data, shape_of(shape)))
     }
 
     /// A tensor of `shape` for a kernel that writes every element: its
@@ -198,7 +198,7 @@ impl<T: Float> Tensor<T> {
     pub fn for_overwrite(shape: &[usize]) -> Self {
         let n = checked_numel("Tensor::for_overwrite", shape).unwrap_or_else(|e| panic!("{e}"));
         match pool::take::<T>(n) {
-            Some(buffer) if n > 1 => Self::from_shared(buffer, Shape::from_slice(shape)),
+            Some(buffer) if n > 1 => Self::from_shared(buffer, shape_of(shape)),
             _ => Self::zeros(shape),
         }
     }
@@ -260,7 +260,7 @@ impl<T: Float> Tensor<T> {
                 idx[ax] = 0;
             }
         }
-        Self::from_parts(data, Shape::from_slice(shape))
+        Self::from_parts(data, shape_of(shape))
     }
 
     /// The `n`×`n` identity matrix.
@@ -416,7 +416,7 @@ impl<T: Float> Tensor<T> {
             .at(at));
         }
         Ok(Tensor {
-            shape: Shape::from_slice(shape),
+            shape: shape_of(shape),
             data: self.data.clone(),
         })
     }
@@ -432,7 +432,7 @@ impl<T: Float> Tensor<T> {
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
         Self::from_parts(
             self.data().iter().map(|&x| f(x)).collect(),
-            Shape::from_slice(&self.shape),
+            shape_of(&self.shape),
         )
     }
 
@@ -477,7 +477,7 @@ impl<T: Float> Tensor<T> {
     pub fn cast<U: Float>(&self) -> Tensor<U> {
         Tensor::from_parts(
             self.data().iter().map(|&x| U::of_f64(x.as_f64())).collect(),
-            Shape::from_slice(&self.shape),
+            shape_of(&self.shape),
         )
     }
 
@@ -554,7 +554,7 @@ impl<T: Float> Tensor<T> {
     /// The shape as the inline [`Shape`] type (internal).
     #[inline]
     pub(crate) fn shape_vec(&self) -> Shape {
-        Shape::from_slice(&self.shape)
+        shape_of(&self.shape)
     }
 }
 

@@ -7,7 +7,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::Tensor;
 use crate::float::Float;
-use crate::shape::{checked_numel, Shape};
+use crate::shape::{checked_numel, shape_of};
 
 impl<T: Float> Tensor<T> {
     /// Elements drawn uniformly from `[low, high)`, reproducibly from `seed`.
@@ -28,7 +28,7 @@ impl<T: Float> Tensor<T> {
         let data = (0..checked_numel("Tensor::rand", shape).unwrap_or_else(|e| panic!("{e}")))
             .map(|_| T::of_f64(lo + (hi - lo) * rng.random::<f64>()))
             .collect();
-        Self::from_parts(data, Shape::from_slice(shape))
+        Self::from_parts(data, shape_of(shape))
     }
 
     /// Elements drawn from the normal distribution N(`mean`, `std`²),
@@ -55,6 +55,6 @@ impl<T: Float> Tensor<T> {
                 T::of_f64(m + s * z)
             })
             .collect();
-        Self::from_parts(data, Shape::from_slice(shape))
+        Self::from_parts(data, shape_of(shape))
     }
 }
