@@ -1,4 +1,4 @@
-//! Spare lists: the emptied node list of a dropped tape, and the gradient
+//! Spare lists: the emptied node and edge lists of a dropped tape, and the gradient
 //! list of a dropped [`Grads`](super::Grads), kept for the next tape or
 //! sweep on the same thread.
 //!
