@@ -87,7 +87,7 @@ impl<T: Float> Tape<T> {
                 if let Some(result) = &mut op.backward_values(&ctx, &g) {
                     let stored = match result {
                         Ok(input_grads) => store_values(
-                            op.name(),
+                            op,
                             &inner,
                             parents,
                             needs,
@@ -117,7 +117,7 @@ impl<T: Float> Tape<T> {
             let stored = result.and_then(|mut input_grads| {
                 let inner = self.inner.borrow();
                 store_values(
-                    op.name(),
+                    &*op,
                     &inner,
                     &edges.0,
                     &edges.1,
@@ -264,7 +264,7 @@ impl<T: Float> Tape<T> {
         anomaly: bool,
         grads: &mut [Option<usize>],
     ) -> Result<()> {
-        check_count(op.name(), input_grads.len(), parents.len())?;
+        check_count(op, input_grads.len(), parents.len())?;
         for (k, g) in input_grads.into_iter().enumerate() {
             let (Some(g), true) = (g, needs[k]) else {
                 continue;
@@ -273,7 +273,7 @@ impl<T: Float> Tape<T> {
             {
                 let inner = self.inner.borrow();
                 check_grad(
-                    op.name(),
+                    op,
                     k,
                     &inner.nodes[g.id].value,
                     inner.nodes[p].value.shape(),
@@ -399,8 +399,10 @@ fn edges_of<T: Float>(inner: &Inner<T>, i: usize) -> Edges {
 /// Checks the gradients a rule on tensors returned for its inputs (one per
 /// input, of the input's shape, finite in anomaly mode) and stores them
 /// (first arrival) or adds them (fan-out).
+///
+/// `op` is named only in an error, so a sweep makes no call for its name.
 fn store_values<T: Float>(
-    op: &str,
+    op: &dyn Op<T>,
     inner: &Inner<T>,
     parents: &[usize],
     needs: &[bool],
@@ -439,13 +441,9 @@ fn accumulate<T: Float>(old: &mut Tensor<T>, mut new: Tensor<T>) {
 
 /// A rule returned as many gradients as its operation has inputs.
 #[inline]
-fn check_count(op: &str, got: usize, inputs: usize) -> Result<()> {
+fn check_count<T: Float>(op: &dyn Op<T>, got: usize, inputs: usize) -> Result<()> {
     if got != inputs {
-        return Err(Error::new(
-            ErrorKind::Graph,
-            op,
-            format!("backward returned {got} gradients for {inputs} inputs"),
-        ));
+        return Err(wrong_count(op.name(), got, inputs));
     }
     Ok(())
 }
@@ -454,34 +452,59 @@ fn check_count(op: &str, got: usize, inputs: usize) -> Result<()> {
 /// anomaly mode.
 #[inline]
 fn check_grad<T: Float>(
-    op: &str,
+    op: &dyn Op<T>,
     k: usize,
     grad: &Tensor<T>,
     input_shape: &[usize],
     anomaly: bool,
 ) -> Result<()> {
     if !crate::shape::same_shape(grad.shape(), input_shape) {
-        return Err(Error::new(
-            ErrorKind::Graph,
-            op,
-            format!(
-                "backward returned a gradient of shape {} for input {k} of shape {}",
-                fmt_shape(grad.shape()),
-                fmt_shape(input_shape)
-            ),
-        ));
+        return Err(wrong_grad_shape(op.name(), k, grad.shape(), input_shape));
     }
     if anomaly && !grad.all_finite() {
-        return Err(Error::new(
-            ErrorKind::Anomaly,
-            op,
-            format!(
-                "backward produced NaN or infinity in the gradient for input {k} (shape {}) (anomaly mode)",
-                fmt_shape(input_shape)
-            ),
-        ));
+        return Err(non_finite_grad(op.name(), k, input_shape));
     }
     Ok(())
+}
+
+// The errors of the checks above, out of line and cold: the sweep's loop
+// keeps only the comparisons.
+
+#[cold]
+#[inline(never)]
+fn wrong_count(op: &str, got: usize, inputs: usize) -> Error {
+    Error::new(
+        ErrorKind::Graph,
+        op,
+        format!("backward returned {got} gradients for {inputs} inputs"),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_grad_shape(op: &str, k: usize, grad: &[usize], input: &[usize]) -> Error {
+    Error::new(
+        ErrorKind::Graph,
+        op,
+        format!(
+            "backward returned a gradient of shape {} for input {k} of shape {}",
+            fmt_shape(grad),
+            fmt_shape(input)
+        ),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn non_finite_grad(op: &str, k: usize, input: &[usize]) -> Error {
+    Error::new(
+        ErrorKind::Anomaly,
+        op,
+        format!(
+            "backward produced NaN or infinity in the gradient for input {k} (shape {}) (anomaly mode)",
+            fmt_shape(input)
+        ),
+    )
 }
 
 /// Sets the recording flag for a sweep and switches anomaly checks of
