@@ -40,6 +40,41 @@ fn dims(shape: &[usize]) -> Option<(Option<usize>, usize, usize)> {
     }
 }
 
+impl Matmul {
+    /// `op(A)·op(B)` of two 2-D operands whose inner extents agree and
+    /// whose product is not too large for a tensor, the common case, with no more
+    /// checks than that; `None` for every other case, which
+    /// [`Op::forward`] handles (and reports) in full. The same kernel call
+    /// as the general path, so the same bits.
+    #[inline]
+    fn product_2d<T: Float>(&self, a: &Tensor<T>, b: &Tensor<T>) -> Option<Tensor<T>> {
+        let (&[ra, ca], &[rb, cb]) = (a.shape(), b.shape()) else {
+            return None;
+        };
+        let (m, k) = if self.trans_a { (ca, ra) } else { (ra, ca) };
+        let (k2, n) = if self.trans_b { (cb, rb) } else { (rb, cb) };
+        if k != k2 || crate::shape::checked_numel("matmul", &[m, n]).is_err() {
+            return None;
+        }
+        let mut out = Tensor::for_overwrite(&[m, n]);
+        let operand = |data, rows, cols, transposed: bool| {
+            let m = Matrices::shared(data, rows, cols);
+            if transposed {
+                m.t()
+            } else {
+                m
+            }
+        };
+        gemm::batched_into(
+            1,
+            operand(a.data(), ra, ca, self.trans_a),
+            operand(b.data(), rb, cb, self.trans_b),
+            out.data_mut(),
+        );
+        Some(out)
+    }
+}
+
 impl<T: Float> Op<T> for Matmul {
     fn name(&self) -> &str {
         "matmul"
@@ -47,6 +82,9 @@ impl<T: Float> Op<T> for Matmul {
 
     fn forward(&mut self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let (a, b) = (x[0], x[1]);
+        if let Some(c) = self.product_2d(a, b) {
+            return Ok(c);
+        }
         let shapes = || format!("{} x {}", fmt_shape(a.shape()), fmt_shape(b.shape()));
         let (Some((ba, ra, ca)), Some((bb, rb, cb))) = (dims(a.shape()), dims(b.shape())) else {
             return Err(Error::shape(
@@ -255,5 +293,98 @@ impl<'t, T: Float> Var<'t, T> {
             trans_b: trans_other,
         };
         self.tape.apply_at(op, &[self, other], Location::caller())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `op(A)·op(B)` by the definition, in f64: `c_ij = Σ_l op(A)_il·op(B)_lj`.
+    fn by_definition(a: &Tensor<f32>, ta: bool, b: &Tensor<f32>, tb: bool) -> Vec<f64> {
+        let (&[ra, ca], &[rb, cb]) = (a.shape(), b.shape()) else {
+            panic!("2-D operands");
+        };
+        let at = |i: usize, l: usize| {
+            f64::from(if ta {
+                a.data()[l * ca + i]
+            } else {
+                a.data()[i * ca + l]
+            })
+        };
+        let bt = |l: usize, j: usize| {
+            f64::from(if tb {
+                b.data()[j * cb + l]
+            } else {
+                b.data()[l * cb + j]
+            })
+        };
+        let (m, k) = if ta { (ca, ra) } else { (ra, ca) };
+        let n = if tb { rb } else { cb };
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|l| at(i, l) * bt(l, j)).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn the_two_dimensional_path_gives_the_general_paths_bits() {
+        // (m, k, n): the tiny kernel, the crate's small path, and a product
+        // large enough to be split across threads
+        for (s, &(m, k, n)) in [(3, 5, 2), (37, 20, 70), (130, 300, 128)]
+            .iter()
+            .enumerate()
+        {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                let a_shape = if ta { [k, m] } else { [m, k] };
+                let b_shape = if tb { [n, k] } else { [k, n] };
+                let a = Tensor::<f32>::rand_normal(&a_shape, 0.0, 1.0, 10 + s as u64);
+                let b = Tensor::<f32>::rand_normal(&b_shape, 0.0, 1.0, 20 + s as u64);
+                let mut op = Matmul {
+                    trans_a: ta,
+                    trans_b: tb,
+                };
+                let fast = op.forward(&[&a, &b]).expect("2-D product");
+                // a batch of one goes through the general path
+                let a3 = a.reshape(&[1, a_shape[0], a_shape[1]]).expect("same size");
+                let b3 = b.reshape(&[1, b_shape[0], b_shape[1]]).expect("same size");
+                let general = op.forward(&[&a3, &b3]).expect("batched product");
+                assert_eq!(fast.shape(), &[m, n]);
+                assert_eq!(general.shape(), &[1, m, n]);
+                assert!(
+                    fast.data()
+                        .iter()
+                        .zip(general.data())
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{m}×{k}×{n}, transposed {ta}/{tb}: the paths differ"
+                );
+                for (x, want) in fast.data().iter().zip(by_definition(&a, ta, &b, tb)) {
+                    assert!(
+                        (f64::from(*x) - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                        "{x} against {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mismatched_two_dimensional_operands_still_get_the_full_error() {
+        let (a, b) = (Tensor::<f32>::zeros(&[2, 3]), Tensor::<f32>::zeros(&[2, 3]));
+        let mut op = Matmul {
+            trans_a: false,
+            trans_b: false,
+        };
+        let err = op.forward(&[&a, &b]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("matmul: [2, 3] x [2, 3]: inner dimensions 3 and 2 differ"),
+            "{err}"
+        );
+        // the same operands, B used transposed, fit
+        op.trans_b = true;
+        assert_eq!(op.forward(&[&a, &b]).expect("2×3 · 3×2").shape(), &[2, 2]);
     }
 }
