@@ -49,6 +49,7 @@
 
 pub mod approximation;
 mod atomic_file;
+mod bound;
 pub mod chunked;
 pub mod data;
 #[cfg(feature = "mpi")]

@@ -4,11 +4,8 @@ use std::cell::RefCell;
 
 use autodiff::{Float, Result, Tape, Tensor, Var};
 
+use crate::bound::BoundParams;
 use crate::param::{IdMap, Param, ParamId};
-
-/// Room for this many parameters in a new session's map before it grows
-/// (an MLP of three or four layers binds six or eight).
-const BOUND_CAPACITY: usize = 8;
 
 /// Binds parameters to a tape: the first time a layer asks for a parameter
 /// it becomes a leaf on the tape (tracked when training, constant when
@@ -28,7 +25,7 @@ const BOUND_CAPACITY: usize = 8;
 /// ```
 pub struct Session<'t, T: Float> {
     tape: &'t Tape<T>,
-    bound: RefCell<IdMap<Var<'t, T>>>,
+    bound: RefCell<BoundParams<'t, T>>,
     training: bool,
 }
 
@@ -37,10 +34,7 @@ impl<'t, T: Float> Session<'t, T> {
     pub fn train(tape: &'t Tape<T>) -> Self {
         Session {
             tape,
-            bound: RefCell::new(IdMap::with_capacity_and_hasher(
-                BOUND_CAPACITY,
-                Default::default(),
-            )),
+            bound: RefCell::new(BoundParams::new()),
             training: true,
         }
     }
@@ -61,10 +55,7 @@ impl<'t, T: Float> Session<'t, T> {
     pub fn eval(tape: &'t Tape<T>) -> Self {
         Session {
             tape,
-            bound: RefCell::new(IdMap::with_capacity_and_hasher(
-                BOUND_CAPACITY,
-                Default::default(),
-            )),
+            bound: RefCell::new(BoundParams::new()),
             training: false,
         }
     }
@@ -81,19 +72,22 @@ impl<'t, T: Float> Session<'t, T> {
 
     /// The parameter as a value on the tape, bound on first use.
     pub fn param(&self, p: &Param<T>) -> Var<'t, T> {
-        *self.bound.borrow_mut().entry(p.id()).or_insert_with(|| {
-            if self.training && p.is_trainable() {
-                self.tape.var(p.value().clone())
-            } else {
-                self.tape.constant(p.value().clone())
-            }
-        })
+        if let Some(v) = self.bound.borrow().get(p.id()) {
+            return v;
+        }
+        let v = if self.training && p.is_trainable() {
+            self.tape.var(p.value().clone())
+        } else {
+            self.tape.constant(p.value().clone())
+        };
+        self.bound.borrow_mut().insert(p.id(), v);
+        v
     }
 
     /// The value `p` is bound to in this session, if a layer has used it
     /// (the place to register a gradient hook on a parameter).
     pub fn bound(&self, p: &Param<T>) -> Option<Var<'t, T>> {
-        self.bound.borrow().get(&p.id()).copied()
+        self.bound.borrow().get(p.id())
     }
 
     /// Input data as a constant on the tape.
@@ -153,7 +147,7 @@ impl<'t, T: Float> Session<'t, T> {
         let grads = loss.backward().map_err(|e| e.at(at))?;
         let bound = self.bound.borrow();
         let mut out = IdMap::with_capacity_and_hasher(bound.len(), Default::default());
-        for (&id, &var) in bound.iter() {
+        for (id, var) in bound.iter() {
             if var.requires_grad() {
                 out.insert(id, grads.wrt(var)?);
             }
