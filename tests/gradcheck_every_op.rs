@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use autodiff::{gradcheck, Float, GradcheckOptions, Result, Tape, Tensor, Var};
+use autodiff::{gradcheck, Float, FusedActivation, GradcheckOptions, Result, Tape, Tensor, Var};
 use nn::loss::bce_with_logits;
 use nn::ops::{avg_pool2d, conv2d, max_pool2d};
 
@@ -128,6 +128,33 @@ fn table() -> Vec<Row> {
             "linear",
             [rand(&[3, 4], 60), rand(&[2, 4], 61), rand(&[2], 62)],
             |_, v| v[0].linear(v[1], Some(v[2]))?.mul(v[0].narrow(1, 0, 2)?)
+        ),
+        row!(
+            "linear_relu",
+            // |x·Wᵀ| < 0.5 and b = ±1: one output on each side of the kink,
+            // none near it
+            [
+                rand(&[3, 4], 63),
+                rand(&[2, 4], 64).map(|w| 0.1 * w),
+                Tensor::from_vec(vec![1.0, -1.0], &[2]).unwrap()
+            ],
+            |_, v| v[0]
+                .linear_then(v[1], Some(v[2]), FusedActivation::Relu)?
+                .mul(v[0].narrow(1, 0, 2)?)
+        ),
+        row!(
+            "linear_sigmoid",
+            [rand(&[3, 4], 66), rand(&[2, 4], 67), rand(&[2], 68)],
+            |_, v| v[0]
+                .linear_then(v[1], Some(v[2]), FusedActivation::Sigmoid)?
+                .mul(v[0].narrow(1, 0, 2)?)
+        ),
+        row!(
+            "linear_tanh",
+            [rand(&[3, 4], 69), rand(&[2, 4], 70)],
+            |_, v| v[0]
+                .linear_then(v[1], None, FusedActivation::Tanh)?
+                .mul(v[0].narrow(1, 0, 2)?)
         ),
         row!("max", [spaced(&[2, 4], 24)], |_, v| v[0].max_axis(1, false)),
         row!("softmax", [rand(&[2, 3], 25)], |_, v| v[0].softmax(-1)),

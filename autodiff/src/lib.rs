@@ -61,6 +61,7 @@ pub use check::{gradcheck, GradcheckOptions, GradcheckReport, GradcheckWorst};
 pub use derivatives::{function, hessian, hvp, jacobian, jacobian_fwd, jvp};
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use float::Float;
+pub use ops::FusedActivation;
 pub use shape::Shape;
 pub use tape::{
     BackwardCtx, GradHook, Grads, InputGrads, Op, Tape, ValueGrads, ValuesCtx, Var, VarGrads,

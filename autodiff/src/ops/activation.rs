@@ -15,7 +15,7 @@ use crate::tensor::Tensor;
 
 /// The activations whose derivative is computed from the input or output.
 #[derive(Clone, Copy, Debug)]
-enum Activation {
+pub(super) enum Activation {
     /// `relu(z) = max(0, z)`; d/dz = 1[z > 0] — the subgradient at z = 0 is
     /// **0**, as in PyTorch and the lecture note's `diag(1[z > 0])`.
     Relu,
@@ -23,6 +23,38 @@ enum Activation {
     Sigmoid,
     /// `tanh z`; d/dz = 1 − tanh² z.
     Tanh,
+}
+
+impl Activation {
+    /// `ḡ ⊙ f′` from the output `y = f(z)` alone, in one pass: `1[y > 0]`
+    /// for ReLU (`y > 0` exactly where `z > 0`, so the mask is the input's),
+    /// `y(1 − y)` for the sigmoid, `1 − y²` for tanh. The same values, bit
+    /// for bit, as [`Op::backward_values`] computes from the input or output.
+    pub(super) fn grad_from_output<T: Float>(self, g: &Tensor<T>, y: &Tensor<T>) -> Tensor<T> {
+        match self {
+            Activation::Relu => elementwise::zip_same(g, y, |g, y| g * relu_derivative(y)),
+            Activation::Sigmoid => elementwise::zip_same(g, y, |g, y| g * sigmoid_derivative(y)),
+            Activation::Tanh => elementwise::zip_same(g, y, |g, y| g * tanh_derivative(y)),
+        }
+    }
+
+    /// [`grad_from_output`](Self::grad_from_output) as recorded operations
+    /// (differentiable again): the formulas of [`Op::backward`], with
+    /// ReLU's mask taken from the output.
+    pub(super) fn grad_var_from_output<'t, T: Float>(
+        self,
+        g: Var<'t, T>,
+        y: Var<'t, T>,
+    ) -> Result<Var<'t, T>> {
+        match self {
+            Activation::Relu => {
+                let mask = y.value().map(relu_derivative);
+                g.mul(g.tape().constant(mask))
+            }
+            Activation::Sigmoid => g.mul(y.mul(y.rsub_scalar(T::one())?)?),
+            Activation::Tanh => g.mul(y.square()?.rsub_scalar(T::one())?),
+        }
+    }
 }
 
 impl<T: Float> Op<T> for Activation {
@@ -43,16 +75,14 @@ impl<T: Float> Op<T> for Activation {
     }
 
     fn backward<'t>(&self, ctx: &BackwardCtx<'t, T>, g: Var<'t, T>) -> Result<InputGrads<'t, T>> {
-        let y = ctx.output();
         let gz = match self {
             Activation::Relu => {
                 let mask = ctx.input(0).value().map(relu_derivative);
                 g.mul(g.tape().constant(mask))?
             }
-            // ḡ ⊙ σ(1 − σ), with σ the recorded output (differentiable again)
-            Activation::Sigmoid => g.mul(y.mul(y.rsub_scalar(T::one())?)?)?,
-            // ḡ ⊙ (1 − tanh²)
-            Activation::Tanh => g.mul(y.square()?.rsub_scalar(T::one())?)?,
+            // ḡ ⊙ σ(1 − σ) and ḡ ⊙ (1 − tanh²), with the recorded output
+            // (differentiable again)
+            Activation::Sigmoid | Activation::Tanh => self.grad_var_from_output(g, ctx.output())?,
         };
         Ok(smallvec![Some(gz)])
     }
@@ -67,12 +97,7 @@ impl<T: Float> Op<T> for Activation {
             Activation::Relu => {
                 elementwise::zip_same(g, ctx.input(0), |g, z| g * relu_derivative(z))
             }
-            Activation::Sigmoid => {
-                elementwise::zip_same(g, ctx.output(), |g, y| g * sigmoid_derivative(y))
-            }
-            Activation::Tanh => {
-                elementwise::zip_same(g, ctx.output(), |g, y| g * tanh_derivative(y))
-            }
+            Activation::Sigmoid | Activation::Tanh => self.grad_from_output(g, ctx.output()),
         };
         Some(Ok(smallvec![Some(gz)]))
     }

@@ -36,6 +36,9 @@
 //! | `tanh` | tanh x | ḡ ⊙ (1 − y²) | `activation.rs` |
 //! | `matmul` | A·B (batched, transposed operands) | ḡ·Bᵀ, Aᵀ·ḡ | `matmul.rs` |
 //! | `linear` | X·Wᵀ + b (a dense layer; W is [out, in]) | ḡ·W, ḡᵀ·X, Σ_rows ḡ | `linear.rs` |
+//! | `linear_relu` | relu(X·Wᵀ + b), one node | `linear`'s, with ḡ ⊙ 1[y > 0] for ḡ | `linear.rs` |
+//! | `linear_sigmoid` | σ(X·Wᵀ + b), one node | `linear`'s, with ḡ ⊙ y(1 − y) for ḡ | `linear.rs` |
+//! | `linear_tanh` | tanh(X·Wᵀ + b), one node | `linear`'s, with ḡ ⊙ (1 − y²) for ḡ | `linear.rs` |
 //! | `max` | max over an axis | ḡ at the first maximum, 0 elsewhere | `reduce.rs` |
 //! | `softmax` | eˣⁱ / Σ eˣʲ over an axis | y ⊙ (ḡ − Σ ḡ ⊙ y) | `softmax.rs` |
 //! | `log_softmax` | x − ln Σ eˣʲ | ḡ − softmax(x) ⊙ Σ ḡ | `softmax.rs` |
@@ -58,6 +61,7 @@
 mod activation;
 mod arith;
 mod linear;
+pub use linear::FusedActivation;
 mod loss;
 mod matmul;
 mod reduce;

@@ -1,6 +1,6 @@
 //! The lecture note's activations as a layer.
 
-use autodiff::{Float, Result, Var};
+use autodiff::{Float, FusedActivation, Result, Var};
 
 use crate::module::Module;
 use crate::param::Param;
@@ -45,6 +45,26 @@ impl Activation {
             Activation::Tanh => z.tanh(),
             Activation::Relu => z.relu(),
             Activation::Silu => crate::ops::silu(z),
+        }
+    }
+
+    /// The activation as autodiff fuses it into a dense layer's node
+    /// ([`linear_then`](Var::linear_then)), for those whose derivative is a
+    /// function of their output; `None` for Linear (nothing to fuse) and
+    /// SiLU (its derivative needs the input).
+    ///
+    /// ```
+    /// use autodiff::FusedActivation;
+    /// use nn::Activation;
+    /// assert_eq!(Activation::Tanh.fused(), Some(FusedActivation::Tanh));
+    /// assert_eq!(Activation::Silu.fused(), None);
+    /// ```
+    pub fn fused(self) -> Option<FusedActivation> {
+        match self {
+            Activation::Relu => Some(FusedActivation::Relu),
+            Activation::Sigmoid => Some(FusedActivation::Sigmoid),
+            Activation::Tanh => Some(FusedActivation::Tanh),
+            Activation::Linear | Activation::Silu => None,
         }
     }
 

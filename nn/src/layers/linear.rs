@@ -1,9 +1,10 @@
 //! [`Linear`]: `y = x·Wᵀ + b`, with PyTorch's weight layout `[out, in]`.
 
 use autodiff::shape::fmt_shape;
-use autodiff::{Error, Float, Result, Tensor, Var};
+use autodiff::{Error, Float, FusedActivation, Result, Tensor, Var};
 
 use crate::init::Init;
+use crate::layers::Activation;
 use crate::module::{visit_weight_bias, Module};
 use crate::param::Param;
 use crate::session::Session;
@@ -104,23 +105,49 @@ impl<T: Float> Linear<T> {
     }
 }
 
-impl<T: Float> Module<T> for Linear<T> {
+impl<T: Float> Linear<T> {
+    /// The layer followed by `activation`, `f(x·Wᵀ + b)`: one tape node
+    /// when the activation's derivative is a function of its output (ReLU,
+    /// sigmoid, tanh: autodiff's [`linear_then`](Var::linear_then)), else
+    /// the layer's node and the activation's. The values and gradients are
+    /// those of [`forward`](Module::forward) then
+    /// [`Activation::apply`], bit for bit.
+    ///
     /// ```
     /// use autodiff::{Tape, Tensor};
-    /// use nn::{Linear, Module, Session};
-    /// let l = Linear::from_tensors(
-    ///     Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?,
-    ///     Some(Tensor::from_vec(vec![0.5, -0.5], &[2])?),
-    /// )?;
+    /// use nn::{Activation, Linear, Module, Session};
+    /// let l = Linear::from_tensors(Tensor::from_vec(vec![1.0, -2.0], &[1, 2])?, None)?;
     /// let tape = Tape::new();
     /// let s = Session::eval(&tape);
-    /// let y = l.forward(&s, s.input(Tensor::from_vec(vec![1.0, 0.0, -1.0], &[1, 3])?))?;
-    /// assert_eq!(y.value().data(), &[-1.5, -2.5]);
-    /// let err = l.forward(&s, s.input(Tensor::zeros(&[1, 4]))).unwrap_err();
-    /// assert!(err.to_string().starts_with("linear: input [1, 4] has 4 features, the layer expects 3"));
+    /// let x = s.input(Tensor::from_vec(vec![1.0, 1.0], &[1, 2])?);
+    /// let a = l.forward_activated(&s, x, Activation::Relu)?;
+    /// assert_eq!(a.value().data(), &[0.0]); // relu(1 − 2)
     /// # Ok::<(), autodiff::Error>(())
     /// ```
-    fn forward<'t>(&self, s: &Session<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+    ///
+    /// # Errors
+    /// As [`forward`](Module::forward).
+    #[track_caller]
+    pub fn forward_activated<'t>(
+        &self,
+        s: &Session<'t, T>,
+        x: Var<'t, T>,
+        activation: Activation,
+    ) -> Result<Var<'t, T>> {
+        match activation.fused() {
+            Some(f) => self.affine(s, x, Some(f)),
+            None => activation.apply(self.affine(s, x, None)?),
+        }
+    }
+
+    /// `x·Wᵀ + b`, then `then` in the same tape node if given.
+    #[track_caller]
+    fn affine<'t>(
+        &self,
+        s: &Session<'t, T>,
+        x: Var<'t, T>,
+        then: Option<FusedActivation>,
+    ) -> Result<Var<'t, T>> {
         let shape = x.shape();
         let features = shape.last().copied().unwrap_or(0);
         let n = self.in_features();
@@ -151,12 +178,38 @@ impl<T: Float> Module<T> for Linear<T> {
         } else {
             x
         };
-        // x·Wᵀ + b as one tape node (autodiff's `linear`)
-        let mut y = x2.linear(w, self.bias.as_ref().map(|b| s.param(b)))?;
+        // x·Wᵀ + b, and the activation, as one tape node (autodiff's
+        // `linear` and `linear_then`)
+        let b = self.bias.as_ref().map(|b| s.param(b));
+        let mut y = match then {
+            Some(f) => x2.linear_then(w, b, f)?,
+            None => x2.linear(w, b)?,
+        };
         if shape.len() == 1 {
             y = y.reshape(&[self.out_features()])?;
         }
         Ok(y)
+    }
+}
+
+impl<T: Float> Module<T> for Linear<T> {
+    /// ```
+    /// use autodiff::{Tape, Tensor};
+    /// use nn::{Linear, Module, Session};
+    /// let l = Linear::from_tensors(
+    ///     Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?,
+    ///     Some(Tensor::from_vec(vec![0.5, -0.5], &[2])?),
+    /// )?;
+    /// let tape = Tape::new();
+    /// let s = Session::eval(&tape);
+    /// let y = l.forward(&s, s.input(Tensor::from_vec(vec![1.0, 0.0, -1.0], &[1, 3])?))?;
+    /// assert_eq!(y.value().data(), &[-1.5, -2.5]);
+    /// let err = l.forward(&s, s.input(Tensor::zeros(&[1, 4]))).unwrap_err();
+    /// assert!(err.to_string().starts_with("linear: input [1, 4] has 4 features, the layer expects 3"));
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    fn forward<'t>(&self, s: &Session<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        self.affine(s, x, None)
     }
 
     fn visit_params(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {

@@ -9,7 +9,10 @@ use crate::param::Param;
 use crate::session::Session;
 
 /// A multilayer perceptron: `Linear → activation → … → Linear`. Every hidden
-/// layer applies the activation; the output layer is linear (logits).
+/// layer applies the activation; the output layer is linear (logits). A
+/// hidden layer with ReLU, sigmoid or tanh is one tape node
+/// ([`Linear::forward_activated`]), with the values and gradients of the
+/// two.
 /// Parameters are named `layers.{i}.weight` and `layers.{i}.bias`.
 ///
 /// ```
@@ -75,10 +78,12 @@ impl<T: Float> Module<T> for Mlp<T> {
         let mut h = x;
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(s, h)?;
-            if i < last {
-                h = self.activation.apply(h)?;
-            }
+            h = if i < last {
+                // one tape node per hidden layer where the activation fuses
+                layer.forward_activated(s, h, self.activation)?
+            } else {
+                layer.forward(s, h)?
+            };
         }
         Ok(h)
     }
