@@ -4,6 +4,9 @@
 //! f32 and f64, on shapes small and large enough to split across threads;
 //! and its shape errors.
 
+#[path = "common/dense_cases.rs"]
+mod dense_cases;
+
 use autodiff::{hessian, ErrorKind, Float, Tape, Tensor, Var};
 
 /// The bits of every element, so that −0.0 and NaN compare exactly too.
@@ -66,24 +69,17 @@ fn same_as_composition<T: Float>(m: usize, k: usize, n: usize, bias: bool) {
 
 #[test]
 fn linear_equals_matmul_t_then_add_bit_for_bit() {
-    for &(m, k, n) in &[(1, 1, 1), (1, 3, 2), (10, 2, 8), (10, 8, 2), (7, 33, 65)] {
-        for bias in [true, false] {
-            same_as_composition::<f64>(m, k, n, bias);
-            same_as_composition::<f32>(m, k, n, bias);
-        }
-    }
+    dense_cases::for_each_shape_with_and_without_bias(|m, k, n, bias| {
+        same_as_composition::<f64>(m, k, n, bias);
+        same_as_composition::<f32>(m, k, n, bias);
+    });
 }
 
 #[test]
 fn linear_equals_the_composition_on_products_split_across_threads() {
     // W2's second layer: 2²² multiply-adds, above the size from which the
     // two weight-side products run on two threads and the GEMM in bands
-    same_as_composition::<f32>(128, 256, 128, true);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
-    pool.install(|| same_as_composition::<f32>(128, 256, 128, true));
+    dense_cases::on_default_and_two_threads(|| same_as_composition::<f32>(128, 256, 128, true));
 }
 
 #[test]

@@ -6,6 +6,9 @@
 //! exactly zero (ReLU's kink); the shape errors of `linear`; and nn's `Mlp`,
 //! whose hidden layers use it.
 
+#[path = "common/dense_cases.rs"]
+mod dense_cases;
+
 use autodiff::{hessian, ErrorKind, Float, FusedActivation, Tape, Tensor, Var};
 
 const ALL: [FusedActivation; 3] = [
@@ -89,24 +92,17 @@ fn random_case<T: Float>(m: usize, k: usize, n: usize, bias: bool) {
 
 #[test]
 fn linear_then_equals_linear_and_the_activation_bit_for_bit() {
-    for &(m, k, n) in &[(1, 1, 1), (1, 3, 2), (10, 2, 8), (10, 8, 2), (7, 33, 65)] {
-        for bias in [true, false] {
-            random_case::<f64>(m, k, n, bias);
-            random_case::<f32>(m, k, n, bias);
-        }
-    }
+    dense_cases::for_each_shape_with_and_without_bias(|m, k, n, bias| {
+        random_case::<f64>(m, k, n, bias);
+        random_case::<f32>(m, k, n, bias);
+    });
 }
 
 #[test]
 fn linear_then_equals_the_pair_on_products_split_across_threads() {
     // W2's second layer: above the sizes from which products and the
     // element-wise kernels are split
-    random_case::<f32>(128, 256, 128, true);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
-    pool.install(|| random_case::<f32>(128, 256, 128, true));
+    dense_cases::on_default_and_two_threads(|| random_case::<f32>(128, 256, 128, true));
 }
 
 #[test]
