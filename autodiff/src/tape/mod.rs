@@ -287,7 +287,7 @@ impl<T: Float> Tape<T> {
     ///
     /// When on, the first operation whose forward value, or whose backward
     /// gradient, holds a NaN or an infinity stops the computation with an
-    /// [`ErrorKind::Anomaly`] error naming the operation, the shapes and the
+    /// [`ErrorKind::Anomaly`](crate::ErrorKind::Anomaly) error naming the operation, the shapes and the
     /// source line that recorded it. When off it costs one flag test per
     /// operation.
     ///
@@ -341,8 +341,8 @@ impl<T: Float> Tape<T> {
     ///
     /// # Errors
     /// The operation's own forward errors, with the caller's location;
-    /// [`ErrorKind::Graph`] when an input belongs to another tape;
-    /// [`ErrorKind::Anomaly`] for a non-finite output in anomaly mode.
+    /// [`ErrorKind::Graph`](crate::ErrorKind::Graph) when an input belongs to another tape;
+    /// [`ErrorKind::Anomaly`](crate::ErrorKind::Anomaly) for a non-finite output in anomaly mode.
     #[track_caller]
     pub fn apply<O: Op<T>>(&self, op: O, inputs: &[Var<'_, T>]) -> Result<Var<'_, T>> {
         self.apply_at(op, inputs, Location::caller())
